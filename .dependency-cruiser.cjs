@@ -1,0 +1,59 @@
+/** The one-way import rule of DESIGN.md: src -> projections|infra -> domain -> nothing of ours. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      severity: 'error',
+      comment: 'domain/ imports nothing of ours outside domain/',
+      from: { path: '^domain/' },
+      to: { path: '^(src|projections|infra|test)/' },
+    },
+    {
+      name: 'domain-no-io-or-framework',
+      severity: 'error',
+      comment: 'domain/ does no I/O and uses no framework',
+      from: { path: '^domain/', pathNot: '\\.spec\\.ts$' },
+      to: {
+        path: '(^|/)node_modules/(@nestjs|typeorm|kafkajs|@eventstore|@kurrent|cdktf|cdktn|better-sqlite3|pg|cli-progress|commander)/|^(fs|net|http|https|child_process|worker_threads|dgram|dns|tls|cluster)$',
+      },
+    },
+    {
+      name: 'domain-no-node-io',
+      severity: 'error',
+      from: { path: '^domain/', pathNot: '\\.spec\\.ts$' },
+      to: { dependencyTypes: ['core'], pathNot: '^(crypto|node:crypto|buffer|node:buffer)$' },
+    },
+    {
+      name: 'outer-layers-not-into-src',
+      severity: 'error',
+      comment: 'projections/ and infra/ may import domain/ only',
+      from: { path: '^(projections|infra)/' },
+      to: { path: '^(src|test)/' },
+    },
+    {
+      name: 'projections-infra-independent',
+      severity: 'error',
+      from: { path: '^projections/' },
+      to: { path: '^infra/' },
+    },
+    {
+      name: 'infra-projections-independent',
+      severity: 'error',
+      from: { path: '^infra/' },
+      to: { path: '^projections/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+    exclude: { path: '(^dist/|node_modules)' },
+  },
+};
