@@ -68,7 +68,13 @@ const keypair = (label: string): Keypair => {
 };
 
 /** Signs with the secret scalar directly so the test picks R's point and encoding and the key bytes hashed. */
-const forge = (scalar: bigint, pk: Uint8Array, rBytes: Uint8Array, r: bigint, msg: Uint8Array): Uint8Array => {
+const forge = (
+  scalar: bigint,
+  pk: Uint8Array,
+  rBytes: Uint8Array,
+  r: bigint,
+  msg: Uint8Array,
+): Uint8Array => {
   const k = modL(leToBig(sha512(concat(rBytes, pk, msg))));
   return concat(rBytes, le32(modL(r + k * scalar)));
 };
@@ -370,6 +376,12 @@ describe('differential fuzzing: strictVerifier === nobleVerifier', () => {
   it('agrees on adversarially composed keys, R points and scalars', () => {
     const seen = { fallbackAccepts: 0, precheckSaves: 0, accepted: 0, rejected: 0 };
     const torsion = fc.integer({ min: 0, max: 7 }).map((i) => TORSION[i]!);
+    const smallOrderEncodings = [
+      ...TORSION.map((t) => t.toHex()),
+      'ee'.padEnd(62, 'f') + '7f',
+      'ed'.padEnd(62, 'f') + '7f',
+      '01'.padEnd(62, '0') + '80',
+    ];
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
@@ -389,9 +401,16 @@ describe('differential fuzzing: strictVerifier === nobleVerifier', () => {
           fc.constant<[string, Point | null]>(['non-canonical', null]),
           fc.constant<[string, Point | null]>(['random', null]),
         ),
-        fc.constantFrom('computed', 'plus-L', 'zero', 'random'),
+        fc.oneof(
+          { arbitrary: fc.constant('computed' as const), weight: 3 },
+          { arbitrary: fc.constantFrom('plus-L' as const, 'zero' as const, 'random' as const), weight: 1 },
+        ),
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
-        (seed, msg, r, [aKind, aT], [rKind, rT], sKind, noise) => {
+        fc.oneof(
+          { arbitrary: fc.constant(null), weight: 3 },
+          { arbitrary: fc.constantFrom(...smallOrderEncodings), weight: 1 },
+        ),
+        (seed, msg, r, [aKind, aT], [rKind, rT], sKind, noise, forgeryKey) => {
           const { scalar, point } = ed.utils.getExtendedPublicKey(seed);
           const encode = (kind: string, honest: Point, t: Point | null): Uint8Array => {
             if (kind === 'plus-torsion') return honest.add(t!).toBytes();
@@ -400,11 +419,15 @@ describe('differential fuzzing: strictVerifier === nobleVerifier', () => {
             if (kind === 'random') return noise;
             return honest.toBytes();
           };
-          const pk = encode(aKind, point, aT);
+          let pk = encode(aKind, point, aT);
           const rBytes = encode(rKind, r === 0n ? Point.ZERO : Point.BASE.multiply(r), rT);
           const computed = leToBig(forge(scalar, pk, rBytes, r, msg).subarray(32));
           const s = { computed, 'plus-L': computed + L, zero: 0n, random: leToBig(noise) }[sKind];
-          const sig = concat(rBytes, le32(s));
+          let sig = concat(rBytes, le32(s));
+          if (forgeryKey !== null) {
+            pk = fromHex(forgeryKey);
+            sig = concat(IDENTITY, ZERO_S);
+          }
           const [strict, noble] = both(sig, msg, pk);
           expect(strict).toBe(noble);
           const alone = opensslAlone(sig, msg, pk);

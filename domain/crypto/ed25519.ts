@@ -84,7 +84,8 @@ interface KeyVerdict {
 
 function judgeKey(publicKey: Uint8Array): KeyVerdict {
   try {
-    if (ed.Point.fromBytes(publicKey, false).isSmallOrder()) return { acceptable: false, keyObject: undefined };
+    if (ed.Point.fromBytes(publicKey, false).isSmallOrder())
+      return { acceptable: false, keyObject: undefined };
   } catch {
     return { acceptable: false, keyObject: undefined };
   }

@@ -434,9 +434,10 @@ export class Hashgraph {
   /** x sees y: y is an ancestor of x and x's ancestry holds no fork by y's creator. */
   private sees(x: Vertex, y: Vertex): boolean {
     const cy = y.creator;
-    if (x.forkSeen && x.forkSeen[cy] && this.mutant !== 'no-fork-exclusion') return false;
+    // The defect: the plain lastAncestor test, blind to forks (what a fork-unaware core does).
+    if (this.mutant === 'no-fork-exclusion') return get(x.lastSeq, cy) >= y.seq;
+    if (x.forkSeen && x.forkSeen[cy]) return false;
     if (get(x.lastSeq, cy) < y.seq) return false;
-    if (x.forkSeen && x.forkSeen[cy]) return this.isAncestor(y, x);
     const tip = get(x.lastIdx, cy);
     return tip === y.idx || this.sameChain(y.idx, tip);
   }
@@ -618,7 +619,7 @@ export class Hashgraph {
     this.pendingOrder = remaining;
 
     const { weights } = this.weights(r);
-    let whitener = new Uint8Array(64);
+    let whitener: Uint8Array = new Uint8Array(64);
     for (const w of ufw) whitener = xor(whitener, w.event.signature);
     const keyed = received.map((x) => {
       x.ordered = true;

@@ -43,7 +43,10 @@ export interface NodeConfig extends HashgraphConfig {
 }
 
 export interface Ready {
+  /** Own new events: persist at expected revision = seq before gossiping them. */
   readonly persist: SignedEvent[];
+  /** Peers' events inserted into the graph: append idempotently by event id. */
+  readonly accepted: SignedEvent[];
   readonly gossip: SignedEvent[];
   readonly fetch: Hex[];
   readonly ordered: OrderedEvent[];
@@ -53,7 +56,7 @@ export interface Ready {
 }
 
 function emptyReady(): Ready {
-  return { persist: [], gossip: [], fetch: [], ordered: [], decidedRounds: [], rejected: [], forks: [] };
+  return { persist: [], accepted: [], gossip: [], fetch: [], ordered: [], decidedRounds: [], rejected: [], forks: [] };
 }
 
 export class ShadowGraphNode {
@@ -125,6 +128,7 @@ export class ShadowGraphNode {
       const result = this.graph.insert(e);
       switch (result.status) {
         case 'inserted': {
+          ready.accepted.push(e);
           if (result.fork) ready.forks.push(result.fork);
           const waiting = this.orphans.get(e.idHex);
           if (waiting) {

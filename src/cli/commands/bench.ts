@@ -1,0 +1,75 @@
+import { Option, type Command } from 'commander';
+import type { BenchProgress, BenchReport } from '../../bench/consensus.js';
+import type { CliIo } from '../io.js';
+import { intInRange, positiveNumber } from '../parse.js';
+
+export interface BenchCliOptions {
+  readonly nodes: number;
+  readonly payloads: number;
+  readonly mode: 'consensus' | 'end-to-end';
+  readonly rate?: number;
+  readonly duration?: number;
+  readonly json?: boolean;
+}
+
+export function formatBenchReport(r: BenchReport): string {
+  const ms = (x: number | null): string => (x === null ? '-' : `${x} ms`);
+  const lines = [
+    `mode                   ${r.mode}`,
+    `nodes                  ${r.nodes}`,
+    `cores                  ${r.cores}`,
+    `payloads               ${r.payloads} (ordered by every node)`,
+    `payloads/s             ${r.payloadsPerSec}`,
+    `finality p50 / p99     ${ms(r.finalityMs.p50)} / ${ms(r.finalityMs.p99)}`,
+    `verify/s per core      ${r.verifyPerSecPerCore} (${r.mode === 'end-to-end' ? 'payload envelopes' : 'event signatures'})`,
+    `bound payloads/s       ${r.boundPayloadsPerSec ?? '-'}`,
+    `ratio to bound         ${r.ratioToBound ?? '-'}`,
+    `RSS start / end / peak ${r.rssStartMiB} / ${r.rssEndMiB} / ${r.peakRssMiB} MiB`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function progressLine(p: BenchProgress): string {
+  const of = p.target !== null ? `/${p.target}` : '';
+  const time =
+    p.durationSec !== null ? `${p.elapsedSec.toFixed(1)}/${p.durationSec}s` : `${p.elapsedSec.toFixed(1)}s`;
+  return `bench ${time} | submitted ${p.submitted} | ordered by all ${p.finalized}${of} | ${Math.round(p.recentPerSec)} payloads/s | rss ${p.rssMiB} MiB`;
+}
+
+export function registerBench(program: Command, io: CliIo): void {
+  const bench = program.command('bench').description('benchmarks');
+  bench
+    .command('consensus')
+    .description('order 256-byte payloads on N in-process nodes and report throughput, finality and memory')
+    .option('--nodes <n>', 'members (1..64)', intInRange(1, 64), 4)
+    .option('--payloads <p>', 'payloads to order on every node', intInRange(1, 100_000_000), 100_000)
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'consensus: opaque payloads, event signatures verified; end-to-end: every node verifies every payload signature',
+      )
+        .choices(['consensus', 'end-to-end'])
+        .default('consensus'),
+    )
+    .option(
+      '--rate <r>',
+      'open-loop arrival rate in payloads/s (default: as fast as intake takes them)',
+      positiveNumber(1e9),
+    )
+    .option('--duration <s>', 'run for S seconds instead of --payloads', positiveNumber(86_400))
+    .option('--json', 'print one JSON object on stdout and nothing else')
+    .action(async (opts: BenchCliOptions) => {
+      const { runConsensusBench } = await import('../../bench/consensus.js');
+      const tty = io.stderrIsTTY;
+      const report = await runConsensusBench({
+        mode: opts.mode,
+        nodes: opts.nodes,
+        payloads: opts.payloads,
+        ...(opts.duration !== undefined ? { durationSec: opts.duration } : {}),
+        ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
+        ...(tty ? { onProgress: (p: BenchProgress) => io.err(`\r\x1b[2K${progressLine(p)}`) } : {}),
+      });
+      if (tty) io.err('\r\x1b[2K');
+      io.out(opts.json ? `${JSON.stringify(report)}\n` : formatBenchReport(report));
+    });
+}

@@ -1,0 +1,185 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommanderError } from 'commander';
+import { publicKeyOf, fromHex, toHex } from '../../domain/crypto/index.js';
+import { validateDevnetOptions, type DevnetCliOptions } from './commands/devnet.js';
+import type { CliIo } from './io.js';
+import { buildProgram } from './program.js';
+
+interface Captured {
+  io: CliIo;
+  out: string[];
+  err: string[];
+  exitCode: () => number | undefined;
+}
+
+function capture(): Captured {
+  const out: string[] = [];
+  const err: string[] = [];
+  let code: number | undefined;
+  return {
+    out,
+    err,
+    exitCode: () => code,
+    io: {
+      out: (t) => void out.push(t),
+      err: (t) => void err.push(t),
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+      columns: 100,
+      setExitCode: (c) => {
+        code = c;
+      },
+      interrupted: () => Promise.resolve(),
+    },
+  };
+}
+
+/** Parses argv with commander's process.exit replaced by a thrown CommanderError. */
+async function run(args: string[]): Promise<Captured & { error?: CommanderError }> {
+  const c = capture();
+  const program = buildProgram(c.io);
+  program.exitOverride();
+  for (const sub of program.commands) {
+    sub.exitOverride();
+    for (const subsub of sub.commands) subsub.exitOverride();
+  }
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return c;
+  } catch (error) {
+    if (error instanceof CommanderError) return { ...c, error };
+    throw error;
+  }
+}
+
+describe('dagger CLI', () => {
+  it('lists its commands in --help', async () => {
+    const r = await run(['--help']);
+    const help = r.out.join('');
+    for (const cmd of ['keygen', 'sim', 'bench', 'devnet']) expect(help).toContain(cmd);
+  });
+
+  it('refuses an unknown command', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.error?.code).toBe('commander.unknownCommand');
+  });
+
+  describe('sim', () => {
+    it('requires --nodes', async () => {
+      const r = await run(['sim', '--seeds', '1']);
+      expect(r.error?.code).toBe('commander.missingMandatoryOptionValue');
+      expect(r.err.join('')).toContain('--nodes');
+    });
+
+    it.each([
+      [['--nodes', 'four'], '--nodes'],
+      [['--nodes', '0'], '--nodes'],
+      [['--nodes', '65'], '--nodes'],
+      [['--nodes', '4', '--seeds', '0'], '--seeds'],
+      [['--nodes', '4', '--byzantine', '-1'], '--byzantine'],
+      [['--nodes', '4', '--events', '3'], '--events'],
+      [['--nodes', '4', '--seed', '1.5'], '--seed'],
+    ])('refuses %j naming the option', async (args, option) => {
+      const r = await run(['sim', ...args]);
+      expect(r.error?.code).toBe('commander.invalidArgument');
+      expect(r.err.join('')).toContain(option);
+    });
+
+    it('refuses an unknown mutant and lists the known ones', async () => {
+      const r = await run(['sim', '--nodes', '4', '--mutant', 'nope']);
+      expect(r.error?.code).toBe('commander.invalidArgument');
+      expect(r.err.join('')).toContain('threshold-half');
+    });
+
+    it('refuses --byzantine >= --nodes', async () => {
+      const r = await run(['sim', '--nodes', '4', '--byzantine', '4']);
+      expect(r.error).toBeDefined();
+      expect(r.err.join('')).toContain('--byzantine must be below --nodes');
+    });
+  });
+
+  describe('bench consensus', () => {
+    it.each([
+      [['--mode', 'fast'], '--mode'],
+      [['--nodes', '-2'], '--nodes'],
+      [['--payloads', '0'], '--payloads'],
+      [['--rate', '0'], '--rate'],
+      [['--rate', 'lots'], '--rate'],
+      [['--duration', '-5'], '--duration'],
+    ])('refuses %j naming the option', async (args, option) => {
+      const r = await run(['bench', 'consensus', ...args]);
+      expect(r.error?.code).toBe('commander.invalidArgument');
+      expect(r.err.join('')).toContain(option);
+    });
+  });
+
+  describe('devnet', () => {
+    it('refuses a bad port, node count or bus name', async () => {
+      for (const args of [
+        ['--port', '70000'],
+        ['--nodes', '0'],
+        ['--bus', 'carrier-pigeon'],
+        ['--store', 'floppy'],
+      ]) {
+        const r = await run(['devnet', ...args]);
+        expect(r.error?.code).toBe('commander.invalidArgument');
+      }
+    });
+
+    const base: DevnetCliOptions = {
+      nodes: 4,
+      port: 3000,
+      data: '/nonexistent/dagger-data',
+      bus: 'memory',
+      store: 'sqlite',
+      rate: 20,
+      seed: 's',
+    };
+
+    it('accepts memory/sqlite and says the other adapters are not available yet', () => {
+      expect(validateDevnetOptions(base)).toBeNull();
+      expect(validateDevnetOptions({ ...base, bus: 'kafka' })).toMatch(/not available yet/);
+      expect(validateDevnetOptions({ ...base, store: 'postgres' })).toMatch(/not available yet/);
+      expect(validateDevnetOptions({ ...base, store: 'eventstoredb' })).toMatch(/not available yet/);
+    });
+
+    it('refuses ports past 65535 and a data path that is a file', () => {
+      expect(validateDevnetOptions({ ...base, port: 65_534, nodes: 4 })).toMatch(/65535/);
+      const dir = mkdtempSync(join(tmpdir(), 'dagger-cli-'));
+      const file = join(dir, 'file');
+      writeFileSync(file, 'x');
+      expect(validateDevnetOptions({ ...base, data: file })).toMatch(/not a directory/);
+      expect(validateDevnetOptions({ ...base, data: dir })).toBeNull();
+    });
+
+    it('reports the refusal through commander with a clear message', async () => {
+      const r = await run(['devnet', '--bus', 'kafka']);
+      expect(r.error).toBeDefined();
+      expect(r.err.join('')).toContain('--bus kafka is not available yet');
+    });
+  });
+
+  describe('keygen', () => {
+    it('prints a key pair whose public key matches its secret key', async () => {
+      const r = await run(['keygen']);
+      const key = JSON.parse(r.out.join('')) as { publicKey: string; secretKey: string };
+      expect(key.secretKey).toMatch(/^[0-9a-f]{64}$/);
+      expect(key.publicKey).toBe(toHex(publicKeyOf(fromHex(key.secretKey))));
+    });
+
+    it('writes --out with mode 0600 and refuses to overwrite it', async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'dagger-key-')), 'key.json');
+      const first = await run(['keygen', '--out', file]);
+      expect(first.exitCode()).toBeUndefined();
+      const key = JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string };
+      expect(JSON.parse(first.out.join(''))).toEqual({ publicKey: key.publicKey, out: file });
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const second = await run(['keygen', '--out', file]);
+      expect(second.exitCode()).toBe(1);
+      expect(second.err.join('')).toContain('refusing to overwrite');
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(key);
+    });
+  });
+});
