@@ -137,6 +137,8 @@ export class Hashgraph {
   private lastConsensusTimestamp = -1;
   private consensusCount = 0;
   private pendingOrder: Vertex[] = [];
+  /** Deepest election so far: rounds between a witness and the voter that decided it. */
+  private deepestElection = 0;
   private readonly forks: ForkEvidence[] = [];
 
   constructor(config: HashgraphConfig) {
@@ -165,6 +167,10 @@ export class Hashgraph {
   }
   get orderedCount(): number {
     return this.consensusCount;
+  }
+  /** Rounds the slowest fame decision took (2 is the fastest possible; coin rounds make it longer). */
+  get deepestFameDecision(): number {
+    return this.deepestElection;
   }
   get forkEvidence(): readonly ForkEvidence[] {
     return this.forks;
@@ -522,7 +528,10 @@ export class Hashgraph {
       const t = majority ? yes : no;
       if (d % this.coinFrequency !== 0) {
         v = majority;
-        if (this.reaches(t, total) && x.famous === UNDECIDED) x.famous = majority ? FAMOUS : NOT_FAMOUS;
+        if (this.reaches(t, total) && x.famous === UNDECIDED) {
+          x.famous = majority ? FAMOUS : NOT_FAMOUS;
+          if (d > this.deepestElection) this.deepestElection = d;
+        }
       } else {
         v = this.reaches(t, total) ? majority : coinBit(y.event.signature);
       }

@@ -65,6 +65,8 @@ export interface RunReport {
   readonly decidedRounds: number;
   readonly orderedEvents: number;
   readonly forksDetected: number;
+  /** Fame decisions that took more rounds than the membership delay k (tentative rounds recomputed). */
+  readonly fameDelayedPastK: boolean;
   readonly rejectedEvents: number;
   readonly notes: readonly string[];
   readonly orderDigest: string;
@@ -171,6 +173,9 @@ class Run {
   readonly cut = new Set<string>();
   dropRate: number;
   maxLatency: number;
+  /** A joining member: liveness includes one of its events reaching consensus after admission. */
+  joinerKey: Hex | null = null;
+  joinerOrdered = false;
   /** Split-brain colluders behave until the partition starts, then fork every event. */
   splitBrainActive = false;
 
@@ -225,6 +230,7 @@ class Run {
         return;
       }
       this.canonical.push(entry);
+      if (this.joinerKey !== null && toHex(o.event.body.creator) === this.joinerKey) this.joinerOrdered = true;
       for (const p of o.event.body.payloads) {
         const s = payloadKey(p);
         if (!honestPayloads.has(s)) continue;
@@ -761,7 +767,9 @@ export function runOne(seed: number, opts: SimOptions): RunReport {
   stepUntil(faultPhase, broken);
   const live = () => honest.filter((m) => m.alive && m.index !== leaver);
   const decidedAtHeal = new Map(live().map((m) => [m.index, m.decided]));
-  const allOrdered = () => live().every((m) => m.hasOrderedAll(honestPayloads));
+  if (joiner >= 0) run.joinerKey = members[joiner]!.key;
+  const allOrdered = () =>
+    (joiner < 0 || run.joinerOrdered) && live().every((m) => m.hasOrderedAll(honestPayloads));
   const pastLiveness = () =>
     live().every((m) => m.decided - (decidedAtHeal.get(m.index) ?? m.decided) > LIVENESS_ROUNDS);
   stepUntil(faultPhase + 60_000 * MS, () => broken() || allOrdered() || pastLiveness());
@@ -770,20 +778,11 @@ export function runOne(seed: number, opts: SimOptions): RunReport {
     run.livenessFailures++;
     const missing = [...honestPayloads].filter((p) => !run.orderedPayloads.has(p)).length;
     run.notes.push(
-      `liveness: ${missing} honest payloads unordered; decided ${live()
+      `liveness: ${missing} honest payloads unordered${joiner >= 0 && !run.joinerOrdered ? ', joiner never ordered' : ''}; decided ${live()
         .map((m) => m.decided)
         .join(',')}`,
     );
   }
-  if (joiner >= 0 && run.livenessFailures === 0) {
-    const joinerKey = members[joiner]!.key;
-    const joinerOrdered = run.canonical.some((c) => {
-      const e = honest[0]?.node?.graph.get(c.id);
-      return e !== undefined && toHex(e.body.creator) === joinerKey;
-    });
-    if (!joinerOrdered) run.notes.push('membership: the joiner has no ordered event yet');
-  }
-
   const digest = createHash('sha256');
   for (const c of run.canonical) digest.update(`${c.id}:${c.ts}:${c.roundReceived};`);
   const report: RunReport = {
@@ -797,6 +796,7 @@ export function runOne(seed: number, opts: SimOptions): RunReport {
     decidedRounds: Math.min(...honest.map((m) => m.decided)),
     orderedEvents: run.canonical.length,
     forksDetected: run.forks,
+    fameDelayedPastK: honest.some((m) => (m.node?.graph.deepestFameDecision ?? 0) > config.membershipDelay),
     rejectedEvents: run.rejected,
     notes: run.notes,
     orderDigest: digest.digest('hex'),

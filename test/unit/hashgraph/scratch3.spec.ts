@@ -33,6 +33,16 @@ test('explore', () => {
     const total = stakes.reduce((a, b) => a + b, 0);
     if (forker !== undefined && 3 * stakes[forker]! >= total) continue;
     const steps: GossipStep[] = Array.from({ length: 60 + ri(200) }, () => ({ creator: ri(n), other: ri(n), fork: rnd() < 0.3, branch: ri(3), lag: rnd() < 0.15 ? ri(40) : 0 }));
+    const late = n - 1;
+    const half = Math.floor(steps.length * rnd());
+    let first = true;
+    for (let q = 0; q < steps.length; q++) {
+      const st = steps[q]!;
+      if (st.creator % n === late) {
+        if (q < half) steps[q] = { ...st, creator: (late + 1 + ri(n - 1)) % n };
+        else if (first) { first = false; steps[q] = { ...st, lag: 100 }; }
+      }
+    }
     const events = gossipEvents(members, steps, { forker, skew: members.map(() => ri(30)) });
     const genesis = members.map((m, i) => ({ key: m.key, stake: stakes[i]! }));
     const c = 3 + ri(2);
