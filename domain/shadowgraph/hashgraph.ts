@@ -232,6 +232,38 @@ export class Hashgraph {
     return picked.slice(0, limit).map((v) => v.event);
   }
 
+  /**
+   * Fetch by hash: the requested events and the ancestry a peer with this known vector may lack,
+   * parents first. Below a creator's known seq the peer may hold another branch of a fork, so the
+   * walk goes on through every creator that has forked at or below that seq.
+   */
+  ancestryFor(ids: readonly Hex[], peerKnown: ReadonlyMap<Hex, number>, limit = 1024): SignedEvent[] {
+    const picked = new Map<number, Vertex>();
+    const stack: Vertex[] = [];
+    for (const id of ids) {
+      const v = this.byId.get(id);
+      if (v && !picked.has(v.idx)) {
+        picked.set(v.idx, v);
+        stack.push(v);
+      }
+    }
+    while (stack.length > 0 && picked.size < 4 * limit) {
+      const v = stack.pop()!;
+      for (const p of [v.selfParent, v.otherParent]) {
+        const pv = p === NONE ? undefined : this.byIdx.get(p);
+        if (!pv || picked.has(pv.idx)) continue;
+        const known = peerKnown.get(this.creatorKeys[pv.creator]!) ?? NONE;
+        if (pv.seq <= known && pv.seq < this.forkFrom[pv.creator]!) continue;
+        picked.set(pv.idx, pv);
+        stack.push(pv);
+      }
+    }
+    return [...picked.values()]
+      .sort((a, b) => a.idx - b.idx)
+      .slice(0, limit)
+      .map((v) => v.event);
+  }
+
   // ---------------------------------------------------------------- insert
 
   /** Validates and inserts one event. Never throws for bad input: the result says why. */

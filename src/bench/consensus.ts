@@ -61,6 +61,8 @@ export interface BenchProgress {
   /** Finalized per second over the last progress interval. */
   readonly recentPerSec: number;
   readonly rssMiB: number;
+  /** end-to-end: verification jobs waiting for a worker (received events, new intake). */
+  readonly verifyWaiting: { readonly events: number; readonly intake: number } | null;
 }
 
 export interface BenchReport {
@@ -361,6 +363,7 @@ export async function runConsensusBench(opts: ConsensusBenchOptions): Promise<Be
           durationSec: durationSec ?? null,
           recentPerSec: dt > 0 ? (finalized - lastProgressFinalized) / dt : 0,
           rssMiB: rssMiB(),
+          verifyWaiting: pool ? { events: pool.waiting('high'), intake: pool.waiting('low') } : null,
         });
         lastProgressAt = now;
         lastProgressFinalized = finalized;

@@ -126,7 +126,7 @@ const MEMBER_PREFIX = 'MEMBER ';
 type Message =
   | { kind: 'events'; from: number; bytes: Uint8Array[] }
   | { kind: 'sync'; from: number; known: Map<Hex, number> }
-  | { kind: 'fetch'; from: number; ids: Hex[] };
+  | { kind: 'fetch'; from: number; ids: Hex[]; known: Map<Hex, number> };
 
 interface Canonical {
   readonly id: Hex;
@@ -365,13 +365,14 @@ class HonestMember implements Member {
         });
         break;
       case 'fetch': {
-        const bytes: Uint8Array[] = [];
+        const events = this.node.graph.ancestryFor(msg.ids, msg.known);
+        const found = new Set(events.map((e) => e.idHex));
         for (const id of msg.ids) {
-          const e = this.node.graph.get(id) ?? this.storeGet(id);
-          if (e) bytes.push(e.bytes);
+          const e = found.has(id) ? undefined : this.storeGet(id);
+          if (e) events.unshift(e);
         }
-        if (bytes.length > 0)
-          this.run.send(this.index, msg.from, { kind: 'events', from: this.index, bytes });
+        const bytes = events.map((e) => e.bytes);
+        if (bytes.length > 0) this.run.send(this.index, msg.from, { kind: 'events', from: this.index, bytes });
         break;
       }
     }
@@ -417,7 +418,8 @@ class HonestMember implements Member {
     }
     if (ready.fetch.length > 0) {
       const target = from >= 0 ? from : this.run.rng.pick(this.peers());
-      this.run.send(this.index, target, { kind: 'fetch', from: this.index, ids: ready.fetch });
+      const known = this.node!.graph.knownVector();
+      this.run.send(this.index, target, { kind: 'fetch', from: this.index, ids: ready.fetch, known });
     }
     this.run.rejected += ready.rejected.length;
     this.run.forks += ready.forks.length;
