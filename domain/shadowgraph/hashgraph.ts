@@ -375,7 +375,8 @@ export class Hashgraph {
         lastIdx[creator] = sp ? get(sp.lastIdx, creator) : NONE;
       }
     }
-    if (!shadowed) {
+    // lastSeq stays the highest seq in the ancestry: a fork may put a higher seq of ours below us.
+    if (!shadowed && seq >= lastSeq[creator]!) {
       lastSeq[creator] = seq;
       lastIdx[creator] = idx;
     }
