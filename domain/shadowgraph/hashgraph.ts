@@ -60,7 +60,7 @@ export interface ConsensusResult {
   readonly ordered: readonly OrderedEvent[];
   readonly decidedRounds: readonly number[];
   /** Events whose round received came more than pruneHorizon rounds after their round: never ordered. */
-  readonly stale: readonly Hex[];
+  readonly stale: readonly SignedEvent[];
 }
 
 const UNDECIDED = 0;
@@ -607,7 +607,7 @@ export class Hashgraph {
   runConsensus(): ConsensusResult {
     const ordered: OrderedEvent[] = [];
     const decidedRounds: number[] = [];
-    const stale: Hex[] = [];
+    const stale: SignedEvent[] = [];
     for (;;) {
       this.decideFame();
       const r = this.lastDecided + 1;
@@ -632,7 +632,7 @@ export class Hashgraph {
       .sort((a, b) => compareBytes(this.creatorBytes[a.creator]!, this.creatorBytes[b.creator]!));
   }
 
-  private findOrder(r: number, stale: Hex[]): OrderedEvent[] {
+  private findOrder(r: number, stale: SignedEvent[]): OrderedEvent[] {
     const ufw = this.uniqueFamousWitnesses(r);
     if (ufw.length === 0) return [];
     // Round received r: every unique famous witness of r descends from the event.
@@ -683,7 +683,7 @@ export class Hashgraph {
     const out: OrderedEvent[] = [];
     for (const { x, median } of keyed) {
       if (r - x.round > this.pruneHorizon) {
-        stale.push(x.event.idHex);
+        stale.push(x.event);
         continue;
       }
       if (this.weights(x.round).weights[x.creator]! === 0) continue;

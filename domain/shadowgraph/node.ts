@@ -241,5 +241,13 @@ export class ShadowGraphNode {
   private collect(ready: Ready, result: ConsensusResult): void {
     ready.ordered.push(...result.ordered);
     ready.decidedRounds.push(...result.decidedRounds);
+    // A stale own event is never ordered: its payloads go into a later event instead.
+    for (const e of result.stale) if (toHex(e.body.creator) === this.self) this.requeue(e.body.payloads);
+  }
+
+  private requeue(payloads: readonly Uint8Array[]): void {
+    if (payloads.length === 0) return;
+    this.pending.splice(this.pendingHead, 0, ...payloads);
+    for (const p of payloads) this.pendingBytes += p.length;
   }
 }

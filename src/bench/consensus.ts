@@ -49,6 +49,10 @@ export interface ConsensusBenchOptions {
   readonly timeoutSec?: number;
   readonly onProgress?: (p: BenchProgress) => void;
   readonly progressMs?: number;
+  /** Closed loop: payloads a node may hold waiting in intake (pending + being verified). */
+  readonly intakeWindow?: number;
+  /** Closed loop, end-to-end: intake verification jobs (of up to 256 envelopes) per node at once. */
+  readonly intakeJobs?: number;
 }
 
 export interface BenchProgress {
@@ -236,8 +240,8 @@ export async function runConsensusBench(opts: ConsensusBenchOptions): Promise<Be
   const chunkOffset = new Array<number>(nodes).fill(0);
   const openLoop = opts.rate !== undefined;
   // Closed to intake: two events' worth waiting per node. Open loop: a backlog bound that keeps memory flat.
-  const window = openLoop ? 64 * PAYLOADS_PER_EVENT : 2 * PAYLOADS_PER_EVENT;
-  const maxIntakeJobs = openLoop ? 64 : 2;
+  const window = openLoop ? 64 * PAYLOADS_PER_EVENT : (opts.intakeWindow ?? 2 * PAYLOADS_PER_EVENT);
+  const maxIntakeJobs = openLoop ? 64 : (opts.intakeJobs ?? 2);
   let nextNode = 0;
   let storeCursor = 0;
 

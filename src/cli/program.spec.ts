@@ -100,7 +100,47 @@ describe('dagger CLI', () => {
     });
   });
 
+  describe('sim --json', () => {
+    it('prints exactly one JSON object on stdout and exits 0 on a clean run', async () => {
+      const r = await run(['sim', '--nodes', '4', '--byzantine', '1', '--seeds', '1', '--json']);
+      expect(r.error).toBeUndefined();
+      expect(r.out).toHaveLength(1);
+      const report = JSON.parse(r.out[0]!) as Record<string, unknown>;
+      expect(report).toMatchObject({ runs: 1, nodes: 4, byzantine: 1, mutant: null, safetyViolations: 0 });
+      expect(r.exitCode()).toBeUndefined();
+    }, 60_000);
+  });
+
   describe('bench consensus', () => {
+    it('prints exactly one JSON object with the documented fields', async () => {
+      const r = await run(['bench', 'consensus', '--nodes', '4', '--payloads', '3000', '--json']);
+      expect(r.error).toBeUndefined();
+      expect(r.out).toHaveLength(1);
+      const report = JSON.parse(r.out[0]!) as Record<string, unknown>;
+      expect(Object.keys(report).sort()).toEqual(
+        [
+          'mode',
+          'nodes',
+          'payloads',
+          'cores',
+          'payloadsPerSec',
+          'finalityMs',
+          'peakRssMiB',
+          'rssStartMiB',
+          'rssEndMiB',
+          'verifyPerSecPerCore',
+          'boundPayloadsPerSec',
+          'ratioToBound',
+        ].sort(),
+      );
+      expect(report).toMatchObject({
+        mode: 'consensus',
+        nodes: 4,
+        payloads: 3000,
+        boundPayloadsPerSec: null,
+      });
+    }, 60_000);
+
     it.each([
       [['--mode', 'fast'], '--mode'],
       [['--nodes', '-2'], '--nodes'],

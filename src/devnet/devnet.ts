@@ -48,7 +48,15 @@ export function renderDevnetView(
 ): string[] {
   const lines = [
     `DAGGER devnet | ${opts.nodes} nodes in-process | ${seconds.toFixed(0)} s | synthetic stream ${opts.rate} payloads/s | Ctrl-C stops`,
-    'node  key               decided  events  payloads  payloads/s  pending',
+    [
+      'node',
+      'key'.padEnd(16),
+      'decided'.padStart(8),
+      'events'.padStart(7),
+      'payloads'.padStart(9),
+      'payloads/s'.padStart(11),
+      'pending'.padStart(8),
+    ].join('  '),
   ];
   for (const s of stats) {
     lines.push(

@@ -135,4 +135,21 @@ describe('the core agrees with the naive transcription of the paper', () => {
       { numRuns: 20 },
     );
   });
+
+  test('one forking member: the same total order and consensus timestamps', () => {
+    fc.assert(
+      fc.property(scenarios({ forks: true, maxSteps: 160 }), (s) => {
+        const built = build(s);
+        const core = run(built, built.events, s.coinRoundFrequency);
+        const ref = new ReferenceHashgraph(built.events, {
+          stakes: new Map(built.genesis.map((g) => [g.key, g.stake])),
+          coinRoundFrequency: s.coinRoundFrequency,
+        });
+        expect(core.ordered.map((o) => o.split(':').filter((_x, k) => k !== 2).join(':'))).toEqual(
+          ref.order.map((o, k) => `${k}:${o.id}:${o.roundReceived}:${o.consensusTimestamp}`),
+        );
+      }),
+      { numRuns: 30 },
+    );
+  });
 });

@@ -1,5 +1,3 @@
-import fc from 'fast-check';
-import { ReferenceHashgraph } from '../../../domain/shadowgraph/testing/reference.js';
 import {
   buildPlay,
   byWhitenedSignature,
@@ -8,14 +6,11 @@ import {
   playReference,
   type PlayRow,
 } from '../../../domain/shadowgraph/testing/play.js';
-import { build, run, scenarios } from './gossip-scenarios.js';
 
 /*
- * Places where the core departs from the paper (Baird, SWIRLDS-TR-2016-01). Each test states the
- * paper-derived expectation and fails against the current core; see the final report for detail.
- *
- * 1. Consensus timestamp of a forker's event that is reachable only through a LOWER seq of the
- *    forker's other branch.
+ * Consensus timestamp of a forker's event that is reachable only through a LOWER seq of the
+ * forker's other branch. (Found as a discrepancy between the core and the paper: the core used to
+ * order D2a, below, after B2. It is fixed in hashgraph.ts; this fixture keeps it fixed.)
  *
  * Paper: the consensus timestamp of x uses, for each unique famous witness w of its round received,
  * "each event z such that z is a self-ancestor of w, and x is an ancestor of z but not of the
@@ -76,10 +71,10 @@ import { build, run, scenarios } from './gossip-scenarios.js';
  * Rounds 0 and 1: A0 -> {1,2,3} -> 2; B0 {2,3,4} -> 3; C0 {5,3,4} -> 4; A1 {5,6,4} -> 5;
  * B1 {5,6,12} -> 6.
  *
- * The core finds z = A3 and z = B3 for D2a (median 15): its ancestry test rejects "D2a below A2"
- * because a vertex records, for its own creator, its own seq rather than the highest seq below it
- * (D1b records 1 although D2a, seq 2, is below it), and both the quick rejection and the search in
- * Hashgraph.isAncestor prune on that number.
+ * The defect this guards against: a vertex that records, for its own creator, its own seq rather
+ * than the highest seq below it (D1b would record 1 although D2a, seq 2, is below it) makes an
+ * ancestry test that prunes on that number reject "D2a below A2" and "D2a below B2"; the core then
+ * takes z = A3 and z = B3 for D2a (median 15) and orders D2a after B2.
  */
 const FORK_BELOW_LOWER_SEQ: PlayRow[] = [
   ['A0', 'A', null, null],
@@ -120,8 +115,8 @@ const expectedOf = (label: string): Described => {
   return { round, witness, famous, roundReceived };
 };
 
-describe('discrepancy 1: consensus timestamp of an event reachable only through a lower seq of its creator', () => {
-  test('context (passes): rounds, fame, round received and the forks are as the paper says', () => {
+describe('a fork below a lower seq: consensus timestamp of an event reachable only through the other branch', () => {
+  test('rounds, fame, round received and the two forks', () => {
     const pg = playGraph(play);
     expect(pg.graph.forkEvidence.map((f) => f.seq)).toEqual([1, 2]);
     expect(pg.consensus().decidedRounds).toEqual([0, 1, 2]);
@@ -149,7 +144,7 @@ describe('discrepancy 1: consensus timestamp of an event reachable only through 
     ];
   };
 
-  test('context (passes): the paper transcription produces exactly the order worked out above', () => {
+  test('the paper transcription produces exactly the order worked out above', () => {
     expect(playReference(play).ordered.map((o) => [o.label, o.roundReceived, o.consensusTimestamp])).toEqual(
       expectedOrder(),
     );
@@ -161,22 +156,3 @@ describe('discrepancy 1: consensus timestamp of an event reachable only through 
   });
 });
 
-describe('discrepancy 1, at random: the order of DAGs with a forking member', () => {
-  test('core and the paper transcription order random forking DAGs the same way', () => {
-    fc.assert(
-      fc.property(scenarios({ forks: true, maxSteps: 160 }), (s) => {
-        const built = build(s);
-        const core = run(built, built.events, s.coinRoundFrequency);
-        const ref = new ReferenceHashgraph(built.events, {
-          stakes: new Map(built.genesis.map((g) => [g.key, g.stake])),
-          coinRoundFrequency: s.coinRoundFrequency,
-        });
-        expect(core.ordered.map((o) => o.split(':').filter((_x, k) => k !== 2).join(':'))).toEqual(
-          ref.order.map((o, k) => `${k}:${o.id}:${o.roundReceived}:${o.consensusTimestamp}`),
-        );
-      }),
-      // Fixed seed, no shrinking (each run is heavy): fails the same way every time until fixed.
-      { numRuns: 60, seed: 20240601, endOnFailure: true },
-    );
-  });
-});
