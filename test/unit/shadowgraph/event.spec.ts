@@ -63,7 +63,9 @@ describe('event encoding v1', () => {
   it('refuses bodies over the limits', () => {
     const big = new Uint8Array(MAX_EVENT_PAYLOAD_BYTES + 1);
     expect(code(() => encodeBody(body({ payloads: [big] })))).toBe('EVENT_TOO_LARGE');
-    expect(code(() => encodeBody(body({ payloads: [new Uint8Array(MAX_EVENT_PAYLOAD_BYTES)] })))).toBe('none');
+    expect(code(() => encodeBody(body({ payloads: [new Uint8Array(MAX_EVENT_PAYLOAD_BYTES)] })))).toBe(
+      'none',
+    );
     expect(code(() => encodeBody(body({ stateRoot: new Uint8Array(65) })))).toBe('MALFORMED_EVENT');
     expect(code(() => encodeBody(body({ seq: 0 })))).toBe('MALFORMED_EVENT');
     expect(code(() => encodeBody(body({ selfParent: null })))).toBe('MALFORMED_EVENT');

@@ -2,7 +2,9 @@ import { sha256, signerFromSecretKey, strictVerifier } from '../../../domain/cry
 import { MAX_EVENT_PAYLOAD_BYTES, toHex } from '../../../domain/shadowgraph/event.js';
 import { DEFAULT_HEARTBEAT, type Ready, ShadowGraphNode } from '../../../domain/shadowgraph/node.js';
 
-const signers = ['a', 'b', 'c', 'd'].map((n) => signerFromSecretKey(sha256(new TextEncoder().encode(`node-spec:${n}`))));
+const signers = ['a', 'b', 'c', 'd'].map((n) =>
+  signerFromSecretKey(sha256(new TextEncoder().encode(`node-spec:${n}`))),
+);
 const genesis = signers.map((s) => ({ key: toHex(s.publicKey), stake: 1 }));
 const verify = (sig: Uint8Array, msg: Uint8Array, key: Uint8Array) => strictVerifier.verify(sig, msg, key);
 const make = (i: number) => new ShadowGraphNode({ genesis, verify, signer: signers[i]!, hash: sha256 });
