@@ -35,7 +35,8 @@ describe('docs/shadowgraph-encoding.md test vector', () => {
     expect(e.idHex).toBe(ID_HEX);
     expect(e.body.timestamp).toBe(1_000_000);
     const doc = readFileSync(new URL('../../docs/shadowgraph-encoding.md', import.meta.url), 'utf8');
-    const block = doc.slice(doc.indexOf('event     '), doc.indexOf('id        '));
+    const start = doc.indexOf('event     ');
+    const block = doc.slice(start, doc.indexOf('id        ', start));
     expect(block.replace(/event|\s/g, '')).toBe(EVENT_HEX);
     expect(doc).toContain(ID_HEX);
   });

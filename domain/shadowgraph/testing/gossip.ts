@@ -94,13 +94,19 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
  * A topological order of `events` (parents first), choosing among the ready events with the
  * given choice numbers (reused cyclically; an empty list keeps the original order).
  */
-export function topologicalShuffle(events: readonly SignedEvent[], choices: readonly number[]): SignedEvent[] {
+export function topologicalShuffle(
+  events: readonly SignedEvent[],
+  choices: readonly number[],
+): SignedEvent[] {
   const index = new Map(events.map((e, i) => [key(e.id), i]));
   const parents = events.map((e) =>
     [e.body.selfParent, e.body.otherParent]
       .filter((p): p is Uint8Array => p !== null)
-      .map((p) => index.get(key(p)))
-      .filter((i): i is number => i !== undefined),
+      .map((p) => {
+        const i = index.get(key(p));
+        if (i === undefined) throw new Error('events are not closed under parents');
+        return i;
+      }),
   );
   const children: number[][] = events.map(() => []);
   const waiting = parents.map((ps) => ps.length);
@@ -117,7 +123,7 @@ export function topologicalShuffle(events: readonly SignedEvent[], choices: read
     out.push(events[i]!);
     for (const ch of children[i]!) if (--waiting[ch]! === 0) ready.push(ch);
   }
-  if (out.length !== events.length) throw new Error('events are not closed under parents');
+  if (out.length !== events.length) throw new Error('the parent relation has a cycle');
   return out;
 }
 

@@ -238,7 +238,10 @@ export function coinBit(event: SignedEvent): boolean {
  * The paper's tie-break key: the event's signature XOR the signatures of all unique famous
  * witnesses of its round received. Smaller (byte order) comes first.
  */
-export function whitenedSignature(event: SignedEvent, uniqueFamousWitnesses: readonly SignedEvent[]): Uint8Array {
+export function whitenedSignature(
+  event: SignedEvent,
+  uniqueFamousWitnesses: readonly SignedEvent[],
+): Uint8Array {
   const out = Uint8Array.from(event.signature);
   for (const w of uniqueFamousWitnesses) for (let i = 0; i < out.length; i++) out[i]! ^= w.signature[i]!;
   return out;
@@ -263,10 +266,13 @@ export function playReference(
   play: Play,
   options: { stakes?: Readonly<Record<string, number>>; coinRoundFrequency?: number } = {},
 ): PlayReference {
-  const reference = new ReferenceHashgraph(play.labels.map((l) => play.event(l)), {
-    stakes: new Map(genesisOf(play, options.stakes).map((g) => [g.key, g.stake])),
-    coinRoundFrequency: options.coinRoundFrequency ?? 10,
-  });
+  const reference = new ReferenceHashgraph(
+    play.labels.map((l) => play.event(l)),
+    {
+      stakes: new Map(genesisOf(play, options.stakes).map((g) => [g.key, g.stake])),
+      coinRoundFrequency: options.coinRoundFrequency ?? 10,
+    },
+  );
   return {
     reference,
     describe(label) {

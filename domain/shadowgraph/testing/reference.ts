@@ -3,8 +3,8 @@ import { compareBytes, type Hex, type SignedEvent, toHex } from '../event.js';
 /**
  * A deliberately naive transcription of the definitions of Baird, SWIRLDS-TR-2016-01 (with stake,
  * rounds from 0 and the project's coin and median conventions), for checking the core against.
- * No incremental state, no caches that could hide a mistake: every relation is computed from
- * the ancestor sets. Quadratic and slow; for small test DAGs only.
+ * No incremental state and no shortcuts: every relation is computed from the ancestor sets (pure
+ * results are memoised, nothing else). Quadratic and slow; for small test DAGs only.
  *
  * Conventions shared with the core (see hashgraph.ts): thresholds are 3·s > 2·total; the coin is
  * the lowest bit of signature byte 32; a round counts as decided only when all its witnesses are
@@ -148,7 +148,8 @@ export class ReferenceHashgraph {
       const r = parents.length === 0 ? 0 : Math.max(...parents.map((p) => this.rounds[p]!));
       let seen = 0;
       if (parents.length > 0)
-        for (const w of this.witnessesOf(r)) if (this.stronglySees(v.i, w)) seen += this.stake(this.evs[w]!.creator);
+        for (const w of this.witnessesOf(r))
+          if (this.stronglySees(v.i, w)) seen += this.stake(this.evs[w]!.creator);
       const round = parents.length > 0 && this.supermajority(seen) ? r + 1 : r;
       this.rounds[v.i] = round;
       this.witness[v.i] = (v.sp < 0 || round > this.rounds[v.sp]!) && this.stake(v.creator) > 0;
@@ -200,10 +201,13 @@ export class ReferenceHashgraph {
     const received: { i: number; rr: number; median: number; whitened: Uint8Array }[] = [];
     for (let r = 0; r <= maxRound; r++) {
       const ws = this.witnessesOf(r);
-      if (ws.length === 0 || ws.some((w) => this.famous[w] === null) || !ws.some((w) => this.famous[w])) break;
+      if (ws.length === 0 || ws.some((w) => this.famous[w] === null) || !ws.some((w) => this.famous[w]))
+        break;
       this.decidedRounds.push(r);
       const famous = ws.filter((w) => this.famous[w]);
-      const ufw = famous.filter((w) => famous.filter((u) => this.evs[u]!.creator === this.evs[w]!.creator).length === 1);
+      const ufw = famous.filter(
+        (w) => famous.filter((u) => this.evs[u]!.creator === this.evs[w]!.creator).length === 1,
+      );
       let whitener: Uint8Array = new Uint8Array(64);
       for (const w of ufw) whitener = xor(whitener, this.evs[w]!.e.signature);
       for (const x of this.evs) {

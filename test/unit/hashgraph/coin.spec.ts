@@ -1,4 +1,10 @@
-import { buildPlay, coinBit, playGraph, playReference, type PlayRow } from '../../../domain/shadowgraph/testing/play.js';
+import {
+  buildPlay,
+  coinBit,
+  playGraph,
+  playReference,
+  type PlayRow,
+} from '../../../domain/shadowgraph/testing/play.js';
 
 /*
  * A split vote that reaches a coin round. 4 members, stake 1 each (supermajority >= 3).
@@ -104,12 +110,13 @@ function withNonces(nonces: Record<string, number>) {
   );
 }
 
+// prettier-ignore
 const ROUNDS: Record<string, [number, boolean]> = {
   A0: [0, true], B0: [0, true], C0: [0, true], A1: [0, false], B1: [1, true], C1: [1, true],
   D0: [0, true], D1: [1, true], A2: [1, true], B2: [2, true], C2: [2, true], D2: [2, true],
   A3: [2, true], B3: [2, false], C3: [3, true], D3: [3, true], A4: [3, true], B4: [3, true],
   C4: [4, true],
-}; // prettier-ignore
+};
 
 const VOTERS = ['C3', 'D3', 'A4'] as const; // the round-3 witnesses C4 strongly sees
 
@@ -122,14 +129,21 @@ describe('a split election that goes to a coin round (coinRoundFrequency 3)', ()
     for (const nonces of [{}, ALL_TAILS, ALL_HEADS]) {
       const pg = playGraph(withNonces(nonces), { config: { coinRoundFrequency: 3 } });
       for (const [label, [round, witness]] of Object.entries(ROUNDS))
-        expect([label, pg.describe(label).round, pg.describe(label).witness]).toEqual([label, round, witness]);
+        expect([label, pg.describe(label).round, pg.describe(label).witness]).toEqual([
+          label,
+          round,
+          witness,
+        ]);
     }
   });
 
   test('no decision on D0 before round 4: d=2 is split, d=3 is a coin round', () => {
     for (const c of [3, 10]) {
       const play = withNonces(ALL_TAILS);
-      const pg = playGraph(play, { order: play.labels.filter((l) => l !== 'C4'), config: { coinRoundFrequency: c } });
+      const pg = playGraph(play, {
+        order: play.labels.filter((l) => l !== 'C4'),
+        config: { coinRoundFrequency: c },
+      });
       pg.consensus();
       expect([c, pg.describe('D0').famous]).toEqual([c, null]);
       expect([c, pg.describe('A0').famous, pg.describe('B0').famous, pg.describe('C0').famous]).toEqual([
@@ -170,7 +184,17 @@ describe('a split election that goes to a coin round (coinRoundFrequency 3)', ()
     const pg = playGraph(play, { config: { coinRoundFrequency: 3 } });
     const { ordered } = pg.consensus();
     expect(pg.describe('D0').famous).toBe(true);
-    expect(ordered.map((o) => o.label).sort()).toEqual(['A0', 'A1', 'A2', 'B0', 'B1', 'C0', 'C1', 'D0', 'D1']);
+    expect(ordered.map((o) => o.label).sort()).toEqual([
+      'A0',
+      'A1',
+      'A2',
+      'B0',
+      'B1',
+      'C0',
+      'C1',
+      'D0',
+      'D1',
+    ]);
     expect(ordered.find((o) => o.label === 'A0')!.roundReceived).toBe(1);
   });
 

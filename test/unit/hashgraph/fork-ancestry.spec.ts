@@ -102,6 +102,7 @@ const FORK_BELOW_LOWER_SEQ: PlayRow[] = [
 ];
 const play = buildPlay(['A', 'B', 'C', 'D'], FORK_BELOW_LOWER_SEQ);
 
+// prettier-ignore
 const EXPECTED: Record<string, [number, boolean, boolean | null, number | null]> = {
   A0: [0, true, true, 0], B0: [0, true, true, 1], C0: [0, true, true, 1], A1: [0, false, null, 1],
   B1: [1, true, true, 1], C1: [1, true, true, 2], D0: [0, true, false, 2], D1a: [0, false, null, 2],
@@ -109,7 +110,7 @@ const EXPECTED: Record<string, [number, boolean, boolean | null, number | null]>
   B2: [1, false, null, 2], C2: [2, true, true, 2], A3: [2, true, true, null], B3: [2, true, true, null],
   C3: [2, false, null, null], A4: [3, true, null, null], B4: [3, true, null, null],
   C4: [3, true, null, null], A5: [3, false, null, null], B5: [4, true, null, null],
-}; // prettier-ignore
+};
 const expectedOf = (label: string): Described => {
   const [round, witness, famous, roundReceived] = EXPECTED[label]!;
   return { round, witness, famous, roundReceived };
@@ -120,7 +121,8 @@ describe('a fork below a lower seq: consensus timestamp of an event reachable on
     const pg = playGraph(play);
     expect(pg.graph.forkEvidence.map((f) => f.seq)).toEqual([1, 2]);
     expect(pg.consensus().decidedRounds).toEqual([0, 1, 2]);
-    for (const label of play.labels) expect({ label, ...pg.describe(label) }).toEqual({ label, ...expectedOf(label) });
+    for (const label of play.labels)
+      expect({ label, ...pg.describe(label) }).toEqual({ label, ...expectedOf(label) });
     const r = playReference(play).reference;
     const i = (l: string) => r.idx(play.id(l));
     expect(r.isAncestor(i('D2a'), i('D1b'))).toBe(true);
@@ -155,4 +157,3 @@ describe('a fork below a lower seq: consensus timestamp of an event reachable on
     expect(ordered.map((o) => [o.label, o.roundReceived, o.consensusTimestamp])).toEqual(expectedOrder());
   });
 });
-

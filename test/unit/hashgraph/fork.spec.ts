@@ -194,12 +194,14 @@ describe('a fork by D (two events at seq 1)', () => {
   test('fame: D0 is an ancestor of every round-1 witness but seen by none, so it is not famous', () => {
     const pg = playGraph(play);
     expect(pg.consensus().decidedRounds).toEqual([0, 1]);
-    for (const label of play.labels) expect({ label, ...pg.describe(label) }).toEqual({ label, ...expectedOf(label) });
+    for (const label of play.labels)
+      expect({ label, ...pg.describe(label) }).toEqual({ label, ...expectedOf(label) });
   });
 
   test('the paper transcription: see / strongly see around the fork', () => {
     const ref = playReference(play);
-    for (const label of play.labels) expect({ label, ...ref.describe(label) }).toEqual({ label, ...expectedOf(label) });
+    for (const label of play.labels)
+      expect({ label, ...ref.describe(label) }).toEqual({ label, ...expectedOf(label) });
     const r = ref.reference;
     const i = (l: string) => r.idx(play.id(l));
     expect(r.forkInAncestry(i('A1'), D)).toBe(false);

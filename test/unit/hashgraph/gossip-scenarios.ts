@@ -29,7 +29,11 @@ const step: fc.Arbitrary<GossipStep> = fc.record({
   lag: fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: fc.nat(3), weight: 1 }),
 });
 
-export function scenarios(options: { forks: boolean; minSteps?: number; maxSteps?: number }): fc.Arbitrary<Scenario> {
+export function scenarios(options: {
+  forks: boolean;
+  minSteps?: number;
+  maxSteps?: number;
+}): fc.Arbitrary<Scenario> {
   return fc.record({
     n: fc.integer({ min: 4, max: 7 }),
     forker: options.forks ? fc.nat(6) : fc.constant(undefined),
@@ -91,7 +95,9 @@ export function run(
     const r = graph.runConsensus();
     decided.push(...r.decidedRounds);
     for (const o of r.ordered)
-      ordered.push(`${o.consensusIndex}:${o.event.idHex}:${o.round}:${o.roundReceived}:${o.consensusTimestamp}`);
+      ordered.push(
+        `${o.consensusIndex}:${o.event.idHex}:${o.round}:${o.roundReceived}:${o.consensusTimestamp}`,
+      );
   };
   let lateWitnesses = 0;
   order.forEach((e, i) => {

@@ -1,10 +1,12 @@
 import { sha256, signerFromSecretKey, strictVerifier } from '../../../domain/crypto/index.js';
 import { encodeBody, toHex } from '../../../domain/shadowgraph/event.js';
+import { Hashgraph } from '../../../domain/shadowgraph/hashgraph.js';
 import { gossipEvents, topologicalShuffle } from '../../../domain/shadowgraph/testing/gossip.js';
 import {
   buildPlay,
   cachingVerifier,
   coinBit,
+  defaultVerify,
   playGraph,
   testMember,
   testMembers,
@@ -183,9 +185,12 @@ describe('gossip generator and topological shuffle', () => {
     expect(events[1]!.body.seq).toBe(0); // a second seq-0 event of member 0
     expect(events[1]!.idHex).not.toBe(events[0]!.idHex);
     expect(events[3]!.body.seq).toBe(1); // member 1 did not fork
-    const pg = playGraph(buildPlay(['p', 'q', 'r', 's'], []), { order: [] });
-    for (const e of events) pg.graph.insert(e);
-    expect(pg.graph.forkEvidence).toHaveLength(1);
+    const graph = new Hashgraph({
+      genesis: members.map((m) => ({ key: m.key, stake: 1 })),
+      verify: defaultVerify,
+    });
+    for (const e of events) expect(graph.insert(e).status).toBe('inserted');
+    expect(graph.forkEvidence).toHaveLength(1);
   });
 
   test('topologicalShuffle: a permutation with parents first, steered by the choices', () => {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { topologicalShuffle } from '../../../domain/shadowgraph/testing/gossip.js';
 import { ReferenceHashgraph } from '../../../domain/shadowgraph/testing/reference.js';
-import { build, type Outcome, run, scenarios } from './gossip-scenarios.js';
+import { Hashgraph } from '../../../domain/shadowgraph/hashgraph.js';
+import { build, type Outcome, run, scenarios, verify } from './gossip-scenarios.js';
 
 /*
  * Consensus is a function of the DAG alone: random gossip among 4-7 members (optionally one forking
@@ -19,6 +20,17 @@ function expectSameConclusions(a: Outcome, b: Outcome): void {
   for (const [id, d] of a.described) expect([id, b.described.get(id)]).toEqual([id, d]);
 }
 
+/** Consensus indexes count from 0, timestamps strictly increase, decided rounds are 0, 1, 2, ... */
+function expectWellFormed(a: Outcome): void {
+  const fields = a.ordered.map((o) => o.split(':'));
+  expect(fields.map((f) => Number(f[0]))).toEqual(fields.map((_f, i) => i));
+  const stamps = fields.map((f) => Number(f[4]));
+  for (let i = 1; i < stamps.length; i++) expect(stamps[i]!).toBeGreaterThan(stamps[i - 1]!);
+  const received = fields.map((f) => Number(f[3]));
+  for (let i = 1; i < received.length; i++) expect(received[i]!).toBeGreaterThanOrEqual(received[i - 1]!);
+  expect(a.decided).toEqual(a.decided.map((_r, i) => i));
+}
+
 describe('consensus does not depend on insertion order', () => {
   test.each([
     ['honest members', false],
@@ -32,6 +44,7 @@ describe('consensus does not depend on insertion order', () => {
         (s, shuffles, runPoints) => {
           const built = build(s);
           const base = run(built, built.events, s.coinRoundFrequency);
+          expectWellFormed(base);
           for (const c of shuffles) {
             const order = topologicalShuffle(built.events, c);
             expectSameConclusions(base, run(built, order, s.coinRoundFrequency));
@@ -76,15 +89,20 @@ describe('consensus does not depend on insertion order', () => {
 describe('a prefix-closed subset orders a prefix of the full order', () => {
   test('events of a topological prefix: their consensus order is a prefix of the full one', () => {
     fc.assert(
-      fc.property(scenarios({ forks: true }), choices, fc.double({ min: 0, max: 1, noNaN: true }), (s, c, share) => {
-        const built = build(s);
-        const full = run(built, built.events, s.coinRoundFrequency);
-        const order = topologicalShuffle(built.events, c);
-        const prefix = order.slice(0, Math.floor(order.length * share));
-        const part = run(built, prefix, s.coinRoundFrequency);
-        expect(part.ordered).toEqual(full.ordered.slice(0, part.ordered.length));
-        expect(full.decided.slice(0, part.decided.length)).toEqual(part.decided);
-      }),
+      fc.property(
+        scenarios({ forks: true }),
+        choices,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (s, c, share) => {
+          const built = build(s);
+          const full = run(built, built.events, s.coinRoundFrequency);
+          const order = topologicalShuffle(built.events, c);
+          const prefix = order.slice(0, Math.floor(order.length * share));
+          const part = run(built, prefix, s.coinRoundFrequency);
+          expect(part.ordered).toEqual(full.ordered.slice(0, part.ordered.length));
+          expect(full.decided.slice(0, part.decided.length)).toEqual(part.decided);
+        },
+      ),
       { numRuns: 40 },
     );
   });
@@ -128,9 +146,14 @@ describe('the core agrees with the naive transcription of the paper', () => {
           stakes: new Map(built.genesis.map((g) => [g.key, g.stake])),
           coinRoundFrequency: s.coinRoundFrequency,
         });
-        expect(core.ordered.map((o) => o.split(':').filter((_x, k) => k !== 2).join(':'))).toEqual(
-          ref.order.map((o, k) => `${k}:${o.id}:${o.roundReceived}:${o.consensusTimestamp}`),
-        );
+        expect(
+          core.ordered.map((o) =>
+            o
+              .split(':')
+              .filter((_x, k) => k !== 2)
+              .join(':'),
+          ),
+        ).toEqual(ref.order.map((o, k) => `${k}:${o.id}:${o.roundReceived}:${o.consensusTimestamp}`));
       }),
       { numRuns: 20 },
     );
@@ -145,11 +168,48 @@ describe('the core agrees with the naive transcription of the paper', () => {
           stakes: new Map(built.genesis.map((g) => [g.key, g.stake])),
           coinRoundFrequency: s.coinRoundFrequency,
         });
-        expect(core.ordered.map((o) => o.split(':').filter((_x, k) => k !== 2).join(':'))).toEqual(
-          ref.order.map((o, k) => `${k}:${o.id}:${o.roundReceived}:${o.consensusTimestamp}`),
-        );
+        expect(
+          core.ordered.map((o) =>
+            o
+              .split(':')
+              .filter((_x, k) => k !== 2)
+              .join(':'),
+          ),
+        ).toEqual(ref.order.map((o, k) => `${k}:${o.id}:${o.roundReceived}:${o.consensusTimestamp}`));
       }),
       { numRuns: 30 },
     );
   });
+
+  test.each(['threshold-half', 'no-fork-exclusion', 'first-branch-wins'] as const)(
+    'the comparison is not vacuous: it tells the %s mutant of the core from the paper',
+    (mutant) => {
+      let caught = 0;
+      fc.assert(
+        fc.property(scenarios({ forks: true, maxSteps: 160 }), (s) => {
+          const built = build(s);
+          const graph = new Hashgraph({
+            genesis: built.genesis,
+            verify,
+            coinRoundFrequency: s.coinRoundFrequency,
+            mutant,
+          });
+          for (const e of built.events) graph.insert(e);
+          graph.runConsensus();
+          const ref = new ReferenceHashgraph(built.events, {
+            stakes: new Map(built.genesis.map((g) => [g.key, g.stake])),
+            coinRoundFrequency: s.coinRoundFrequency,
+          });
+          const differs = built.events.some((e) => {
+            const d = graph.describe(e.idHex)!;
+            const i = ref.idx(e.idHex);
+            return d.round !== ref.rounds[i] || d.witness !== ref.witness[i] || d.famous !== ref.famous[i];
+          });
+          if (differs) caught++;
+        }),
+        { numRuns: 6, seed: 1 },
+      );
+      expect(caught).toBeGreaterThan(0);
+    },
+  );
 });

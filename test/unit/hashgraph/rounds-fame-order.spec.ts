@@ -167,7 +167,8 @@ const expectedOf = (label: string): Described => {
 describe('rounds, witnesses, fame and order on a 4-member DAG with a late witness', () => {
   test('every event is accepted', () => {
     const pg = playGraph(play);
-    for (const label of play.labels) expect([label, pg.inserted.get(label)!.status]).toEqual([label, 'inserted']);
+    for (const label of play.labels)
+      expect([label, pg.inserted.get(label)!.status]).toEqual([label, 'inserted']);
   });
 
   test('rounds and witnesses are known at insertion, before any consensus runs', () => {
@@ -192,12 +193,14 @@ describe('rounds, witnesses, fame and order on a 4-member DAG with a late witnes
     const pg = playGraph(play);
     const result = pg.consensus();
     expect(result.decidedRounds).toEqual([0, 1, 2, 3]);
-    for (const label of play.labels) expect({ label, ...pg.describe(label) }).toEqual({ label, ...expectedOf(label) });
+    for (const label of play.labels)
+      expect({ label, ...pg.describe(label) }).toEqual({ label, ...expectedOf(label) });
   });
 
   test('the naive paper transcription derives the same values (cross-check of the reasoning)', () => {
     const ref = playReference(play);
-    for (const label of play.labels) expect({ label, ...ref.describe(label) }).toEqual({ label, ...expectedOf(label) });
+    for (const label of play.labels)
+      expect({ label, ...ref.describe(label) }).toEqual({ label, ...expectedOf(label) });
     // D0 is an ancestor of D1 but of no round-1 witness, which is why it is not seen and not famous.
     const r = ref.reference;
     const i = (l: string) => r.idx(play.id(l));
@@ -273,12 +276,13 @@ describe('rounds, witnesses, fame and order on a 4-member DAG with a late witnes
  * signature. Strictly increasing: C0/A1 -> 30, 31; C1/A2 -> 80, 81; and D0, whose median 110 is
  * below C2's 120 but which is received a round later, gets 121; then D1/A3 -> 122, 123.
  */
+// prettier-ignore
 const SKEWED: Record<string, number> = {
   A0: 0, A1: 30, A2: 70, A3: 110, A4: 150, A5: 190,
   B0: 10, B1: 40, B2: 80, B3: 120, B4: 160, B5: 200,
   C0: 5, C1: 15, C2: 25, C3: 35, C4: 45, C5: 55,
   D0: 60, D1: 5000, D2: 5040, D3: 5080,
-}; // prettier-ignore
+};
 const skewedPlay = buildPlay(
   ['A', 'B', 'C', 'D'],
   ROWS.map(([label, creator, sp, op]) => [label, creator, sp, op, SKEWED[label]!] as const),

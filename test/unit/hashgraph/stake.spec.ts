@@ -78,7 +78,10 @@ describe('strongly seeing with stakes 1, 1, 1, 3', () => {
   test('rounds: three small witnesses are not enough, the big member decides promotion', () => {
     const pg = playGraph(play, { stakes: STAKES });
     for (const label of play.labels)
-      expect([label, pg.describe(label).round, pg.describe(label).witness]).toEqual([label, ...weighted[label]!]);
+      expect([label, pg.describe(label).round, pg.describe(label).witness]).toEqual([
+        label,
+        ...weighted[label]!,
+      ]);
     expect(pg.witnesses(1)).toEqual(['B3']);
   });
 
@@ -98,7 +101,10 @@ describe('strongly seeing with stakes 1, 1, 1, 3', () => {
       B3: [1, false],
     };
     for (const label of play.labels)
-      expect([label, pg.describe(label).round, pg.describe(label).witness]).toEqual([label, ...equal[label]!]);
+      expect([label, pg.describe(label).round, pg.describe(label).witness]).toEqual([
+        label,
+        ...equal[label]!,
+      ]);
   });
 
   test('support stakes, from the paper transcription', () => {
@@ -246,10 +252,43 @@ describe('fame and consensus timestamps with stakes 1, 1, 1, 3', () => {
 
   test('weightedUpperMedian on hand-picked inputs', () => {
     const m = (pairs: [number, number][]) => weightedUpperMedian(pairs.map(([ts, stake]) => ({ ts, stake })));
-    expect(m([[10, 1], [20, 1], [30, 1]])).toBe(20); // middle of three
-    expect(m([[40, 1], [10, 1], [30, 1], [20, 1]])).toBe(30); // upper middle of four, input order irrelevant
-    expect(m([[10, 1], [20, 1], [30, 1], [40, 3]])).toBe(40); // 1+1+1 = 3 is not more than half of 6
-    expect(m([[10, 3], [20, 1], [30, 1], [40, 1]])).toBe(20); // 3 alone is not more than half either
-    expect(m([[10, 1], [20, 4], [30, 1]])).toBe(20);
+    expect(
+      m([
+        [10, 1],
+        [20, 1],
+        [30, 1],
+      ]),
+    ).toBe(20); // middle of three
+    expect(
+      m([
+        [40, 1],
+        [10, 1],
+        [30, 1],
+        [20, 1],
+      ]),
+    ).toBe(30); // upper middle of four, input order irrelevant
+    expect(
+      m([
+        [10, 1],
+        [20, 1],
+        [30, 1],
+        [40, 3],
+      ]),
+    ).toBe(40); // 1+1+1 = 3 is not more than half of 6
+    expect(
+      m([
+        [10, 3],
+        [20, 1],
+        [30, 1],
+        [40, 1],
+      ]),
+    ).toBe(20); // 3 alone is not more than half either
+    expect(
+      m([
+        [10, 1],
+        [20, 4],
+        [30, 1],
+      ]),
+    ).toBe(20);
   });
 });
