@@ -1,4 +1,5 @@
 # Shared helpers for scripts/services/*.sh. Source it; do not run it.
+# shellcheck shell=bash
 # Everything here is bounded in time: no helper waits forever.
 
 # The repository root, whatever the caller's working directory.
@@ -74,4 +75,13 @@ svc_apt_install() {
     timeout 600 apt-get -q -o DPkg::Lock::Timeout=120 update >&2
     "${apt[@]}" install --no-install-recommends "${missing[@]}" </dev/null >&2
   fi
+}
+
+# svc_lock NAME: serialize start/stop of one service between concurrent callers
+# (say, two test runners). Holds file descriptor 9 until the script exits;
+# long-lived children must be started with `9>&-` so they do not keep it.
+svc_lock() {
+  mkdir -p "$SERVICES_STATE_DIR"
+  exec 9>"$SERVICES_STATE_DIR/.$1.lock"
+  flock -w 300 9 || svc_die "another scripts/services call held the $1 lock for 300 s"
 }

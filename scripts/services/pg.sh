@@ -11,7 +11,7 @@
 #   DAGGER_SERVICES_DIR  root of all runtime state           (default <repo>/.services)
 set -euo pipefail
 SVC_NAME=pg
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PG_PORT="${DAGGER_PG_PORT:-55432}"
@@ -177,7 +177,7 @@ pg_start() {
       svc_die "port $PG_PORT is taken by another process; set DAGGER_PG_PORT"
     fi
     svc_log "starting on 127.0.0.1:$PG_PORT (data $PG_DATA, log $PG_LOG)"
-    if ! as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_READY_TIMEOUT" >/dev/null; then
+    if ! as_pg "$PG_BIN/pg_ctl" start -D "$PG_DATA" -l "$PG_LOG" -w -t "$PG_READY_TIMEOUT" >/dev/null 9>&-; then
       tail -n 20 "$PG_LOG" >&2 || true
       svc_die "pg_ctl start failed; see $PG_LOG"
     fi
@@ -232,6 +232,9 @@ pg_status() {
   fi
 }
 
+case "${1:-}" in
+  start | stop | restart) svc_lock pg ;;
+esac
 case "${1:-}" in
   start) pg_start ;;
   stop) pg_stop ;;

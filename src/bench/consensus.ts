@@ -241,7 +241,7 @@ export async function runConsensusBench(opts: ConsensusBenchOptions): Promise<Be
   const openLoop = opts.rate !== undefined;
   // Closed to intake: two events' worth waiting per node. Open loop: a backlog bound that keeps memory flat.
   const window = openLoop ? 64 * PAYLOADS_PER_EVENT : (opts.intakeWindow ?? 2 * PAYLOADS_PER_EVENT);
-  const maxIntakeJobs = openLoop ? 64 : (opts.intakeJobs ?? 2);
+  const maxIntakeJobs = openLoop ? 64 : (opts.intakeJobs ?? 1);
   let nextNode = 0;
   let storeCursor = 0;
 
