@@ -144,6 +144,7 @@ describe('dagger CLI', () => {
     it.each([
       [['--mode', 'fast'], '--mode'],
       [['--nodes', '-2'], '--nodes'],
+      [['--nodes', '1'], '--nodes'],
       [['--payloads', '0'], '--payloads'],
       [['--rate', '0'], '--rate'],
       [['--rate', 'lots'], '--rate'],
