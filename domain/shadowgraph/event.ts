@@ -39,11 +39,16 @@ const FLAG_OTHER_PARENT = 2;
 /** Layout: magic(4) version(1) flags(1) creator(32) seq(u64) [selfParent(32)] [otherParent(32)]
  * timestamp(u64) rootLen(u8) root payloadCount(u32) (len(u32) bytes)*  */
 export function encodeBody(body: EventBody): Uint8Array {
+  return encodeBodyInto(body, 0);
+}
+
+/** Encodes into a buffer with `spare` bytes left free at the end (room for the signature). */
+function encodeBodyInto(body: EventBody, spare: number): Uint8Array {
   checkBodyLimits(body);
   const parents = (body.selfParent ? HASH_BYTES : 0) + (body.otherParent ? HASH_BYTES : 0);
   let size = 4 + 1 + 1 + KEY_BYTES + 8 + parents + 8 + 1 + body.stateRoot.length + 4;
   for (const p of body.payloads) size += 4 + p.length;
-  const out = new Uint8Array(size);
+  const out = new Uint8Array(size + spare);
   const view = new DataView(out.buffer);
   let o = 0;
   out.set(EVENT_MAGIC, o);
@@ -146,13 +151,11 @@ export function assembleEvent(
   sign: (id: Uint8Array) => Uint8Array,
   hash: (data: Uint8Array) => Uint8Array,
 ): SignedEvent {
-  const encoded = encodeBody(body);
-  const id = hash(encoded);
-  const signature = sign(id);
-  const bytes = new Uint8Array(encoded.length + SIGNATURE_BYTES);
-  bytes.set(encoded, 0);
-  bytes.set(signature, encoded.length);
-  return { body, id, idHex: toHex(id), signature: bytes.subarray(encoded.length), bytes };
+  const bytes = encodeBodyInto(body, SIGNATURE_BYTES);
+  const bodyLength = bytes.length - SIGNATURE_BYTES;
+  const id = hash(bytes.subarray(0, bodyLength));
+  bytes.set(sign(id), bodyLength);
+  return { body, id, idHex: toHex(id), signature: bytes.subarray(bodyLength), bytes };
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

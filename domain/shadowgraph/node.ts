@@ -176,9 +176,9 @@ export class ShadowGraphNode {
         ? this.heartbeat.activeMicros
         : this.heartbeat.idleMicros;
     if (now - this.lastCreatedAt < interval) return ready;
-    const otherParent = this.chooseOtherParent();
-    if (!otherParent && !payloadsWait && this.lastOwn) return ready;
-    this.createEvent(now, otherParent, ready);
+    // Every heartbeat makes an event, with or without news from peers: rounds keep advancing
+    // (a one-member network needs its self-only events to decide anything).
+    this.createEvent(now, this.chooseOtherParent(), ready);
     return ready;
   }
 

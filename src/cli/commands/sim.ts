@@ -1,4 +1,5 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Behavior } from '../../sim/simulator.js';
 import cliProgress from 'cli-progress';
 import type { CliIo } from '../io.js';
 import { intInRange } from '../parse.js';
@@ -13,7 +14,26 @@ export interface SimCliOptions {
   readonly seed?: number;
   readonly events?: number;
   readonly mutant?: SimMutant;
+  readonly behaviors?: Behavior[];
   readonly json?: boolean;
+}
+
+const SIM_BEHAVIORS = [
+  'fork',
+  'bad-signature',
+  'withhold',
+  'stale-parents',
+  'lying-timestamps',
+  'garbage',
+  'split-brain',
+] as const satisfies readonly Behavior[];
+
+function parseBehaviors(value: string): Behavior[] {
+  const list = value.split(',').map((b) => b.trim());
+  for (const b of list)
+    if (!(SIM_BEHAVIORS as readonly string[]).includes(b))
+      throw new InvalidArgumentError(`unknown behaviour '${b}'; choose from ${SIM_BEHAVIORS.join(', ')}`);
+  return list as Behavior[];
 }
 
 export function registerSim(program: Command, io: CliIo): void {
@@ -29,6 +49,11 @@ export function registerSim(program: Command, io: CliIo): void {
       new Option('--mutant <m>', 'inject a known consensus defect to show the simulator catches it').choices(
         SIM_MUTANTS,
       ),
+    )
+    .option(
+      '--behaviors <list>',
+      `comma-separated Byzantine behaviours for every run (default: drawn per seed): ${SIM_BEHAVIORS.join(', ')}`,
+      parseBehaviors,
     )
     .option('--json', 'print one JSON object on stdout and nothing else')
     .addHelpText(
@@ -61,6 +86,7 @@ export function registerSim(program: Command, io: CliIo): void {
           ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
           ...(opts.events !== undefined ? { events: opts.events } : {}),
           ...(opts.mutant !== undefined ? { mutant: opts.mutant } : {}),
+          ...(opts.behaviors !== undefined ? { behaviors: opts.behaviors } : {}),
           onProgress: (done) => bar?.update(done),
         });
       } finally {

@@ -59,9 +59,11 @@ describe('ShadowGraphNode', () => {
     }
     // Each peer once, not the same one three times.
     expect(new Set(chosen).size).toBe(3);
-    // With no new events from anyone, a payload-less idle tick creates nothing.
+    // With no new events from anyone, the heartbeat still makes an event, on its own chain only.
     now += DEFAULT_HEARTBEAT.idleMicros;
-    expect(a.tick(now).persist).toHaveLength(0);
+    const heartbeat = a.tick(now).persist;
+    expect(heartbeat).toHaveLength(1);
+    expect(heartbeat[0]!.body.otherParent).toBeNull();
   });
 
   it('fills an event with at most 64 KiB of payloads and carries the rest over', () => {
@@ -101,5 +103,23 @@ describe('ShadowGraphNode', () => {
     expect(replay.ordered.map((o) => o.event.idHex)).toEqual(orders[0]);
     const next = restarted.tick(now + DEFAULT_HEARTBEAT.idleMicros).persist[0];
     expect(next?.body.seq).toBe(before + 1);
+  });
+});
+
+describe('a one-member network', () => {
+  it('orders everything it is given with its heartbeat events alone', () => {
+    const solo = new ShadowGraphNode({
+      genesis: genesis.slice(0, 1),
+      verify,
+      signer: signers[0]!,
+      hash: sha256,
+    });
+    const payloads = Array.from({ length: 50 }, (_, i) => new Uint8Array([i]));
+    solo.submit(payloads);
+    const ordered: Uint8Array[] = [];
+    for (let t = 1; t <= 20; t++)
+      for (const o of solo.tick(t * DEFAULT_HEARTBEAT.activeMicros).ordered)
+        ordered.push(...o.event.body.payloads);
+    expect(ordered).toEqual(payloads);
   });
 });
