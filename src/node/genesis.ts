@@ -65,7 +65,8 @@ export function parseGenesis(json: unknown): Genesis {
   if (!Array.isArray(g.members) || g.members.length === 0) throw new GenesisError('members missing');
   const keys = new Set<string>();
   for (const m of g.members) {
-    if (typeof m.key !== 'string' || !/^[0-9a-f]{64}$/.test(m.key)) throw new GenesisError(`bad member key ${m.key}`);
+    if (typeof m.key !== 'string' || !/^[0-9a-f]{64}$/.test(m.key))
+      throw new GenesisError(`bad member key ${m.key}`);
     if (!isInt(m.stake, 1)) throw new GenesisError(`bad stake for ${m.key}`);
     if (typeof m.endpoint !== 'string') throw new GenesisError(`bad endpoint for ${m.key}`);
     if (keys.has(m.key)) throw new GenesisError(`duplicate member ${m.key}`);

@@ -1,0 +1,555 @@
+import { createHash } from 'node:crypto';
+import { sha256, signerFromSecretKey, strictVerifier, fromHex } from '../../domain/crypto/index.js';
+import { decodeEvent, type Hex, type SignedEvent, toHex } from '../../domain/shadowgraph/event.js';
+import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
+import type { OrderedEvent } from '../../domain/shadowgraph/hashgraph.js';
+import { type Ready, ShadowGraphNode } from '../../domain/shadowgraph/node.js';
+import type { CommsBus, BusSubscription, Delivery } from '../bus/comms-bus.js';
+import type { EventStore, NewEvent } from '../eventstore/event-store.js';
+import { OrderHashChain } from '../shared/order-hash.js';
+import { canonicalGenesis, type Genesis, genesisHash, networkPrefix, type NodeKey } from './genesis.js';
+import { decodeFrame, encodeFrame, eventFrames, type InboxFrame } from './wire.js';
+
+/**
+ * One DAGGER node's ledger runtime: intake from the bus, the heartbeat, gossip and fetching,
+ * persistence, and the consensus order. Every input goes through one serial mailbox, so the
+ * pure ShadowGraphNode sees one input at a time. Effects are performed in the order the core's
+ * contract asks: own events persisted before they are gossiped, peers' events persisted before
+ * the bus offsets that delivered them are committed, payloads acknowledged to the bus only once
+ * an own event holding them is persisted.
+ */
+
+export const STREAMS = {
+  genesis: 'genesis',
+  consensus: 'consensus',
+  shadowgraph: (creator: Hex) => `shadowgraph-${creator}`,
+} as const;
+
+export const EVENT_TYPES = {
+  genesis: 'Genesis',
+  shadowgraphEvent: 'ShadowGraphEvent',
+  eventOrdered: 'EventOrdered',
+} as const;
+
+export interface Topics {
+  readonly payloads: string;
+  readonly gossip: string;
+  inbox(member: Hex): string;
+}
+
+export function topicsFor(genesis: Genesis): Topics {
+  const prefix = networkPrefix(genesis);
+  return {
+    payloads: `${prefix}.payloads`,
+    gossip: `${prefix}.gossip`,
+    inbox: (member: Hex) => `${prefix}.inbox.${member.slice(0, 16)}`,
+  };
+}
+
+export const PAYLOAD_PARTITIONS = 8;
+
+export interface NodeRuntimeOptions {
+  readonly genesis: Genesis;
+  readonly key: NodeKey;
+  readonly store: EventStore;
+  readonly bus: CommsBus;
+  /** Microseconds since the epoch. */
+  readonly clock?: () => number;
+  readonly tickMs?: number;
+  readonly syncMs?: number;
+  /** A payload accepted here and not ordered within this time goes into our own next event. */
+  readonly orderTimeoutMs?: number;
+  readonly membershipChanges?: (round: number, ordered: readonly OrderedEvent[]) => MembershipChange[];
+  readonly log?: (
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => void;
+}
+
+export interface LedgerHead {
+  readonly round: number;
+  readonly consensusIndex: number;
+  readonly orderHash: string;
+  readonly stateRoot: string | null;
+}
+
+export interface OrderedRecord {
+  readonly eventId: Hex;
+  readonly creator: Hex;
+  readonly seq: number;
+  readonly round: number;
+  readonly roundReceived: number;
+  readonly consensusTimestamp: number;
+  readonly consensusIndex: number;
+  /** Running order hash after this event. */
+  readonly orderHash: string;
+  readonly payloads: number;
+}
+
+export class NodeRuntimeError extends Error {
+  constructor(
+    readonly code: 'GENESIS_MISMATCH' | 'STORE_DIVERGED' | 'NOT_RUNNING' | 'PERSIST_FAILED',
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'NodeRuntimeError';
+  }
+}
+
+export interface NodeStats {
+  ownEvents: number;
+  receivedEvents: number;
+  rejectedEvents: number;
+  forks: number;
+  payloadsIn: number;
+  orderedEvents: number;
+  orderedPayloads: number;
+  fetchesSent: number;
+  syncsSent: number;
+}
+
+export class NodeRuntime {
+  readonly self: Hex;
+  readonly topics: Topics;
+  readonly stats: NodeStats = {
+    ownEvents: 0,
+    receivedEvents: 0,
+    rejectedEvents: 0,
+    forks: 0,
+    payloadsIn: 0,
+    orderedEvents: 0,
+    orderedPayloads: 0,
+    fetchesSent: 0,
+    syncsSent: 0,
+  };
+  private node!: ShadowGraphNode;
+  private readonly chain = new OrderHashChain(1 << 16);
+  private readonly clock: () => number;
+  private readonly subscriptions: BusSubscription[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private mailbox: Promise<unknown> = Promise.resolve();
+  private running = false;
+  private failure: Error | null = null;
+  private lastRound = -1;
+  private readonly inclusion = new Map<Uint8Array, () => void>();
+  private readonly awaitingOrder = new Map<string, { payload: Uint8Array; deadline: number }>();
+  private readonly orderedListeners: ((
+    records: readonly OrderedRecord[],
+    events: readonly OrderedEvent[],
+  ) => void)[] = [];
+  private lastSyncPeer = 0;
+
+  constructor(private readonly options: NodeRuntimeOptions) {
+    this.self = options.key.publicKey;
+    this.topics = topicsFor(options.genesis);
+    this.clock = options.clock ?? (() => Math.floor((performance.timeOrigin + performance.now()) * 1000));
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  head(): LedgerHead {
+    return {
+      round: this.lastRound,
+      consensusIndex: this.chain.length,
+      orderHash: this.chain.head,
+      stateRoot: null,
+    };
+  }
+
+  /** h(index) if still in memory; callers fall back to the consensus stream. */
+  orderHashAt(index: number): string | undefined {
+    return this.chain.at(index);
+  }
+
+  graph() {
+    return this.node.graph;
+  }
+
+  onOrdered(listener: (records: readonly OrderedRecord[], events: readonly OrderedEvent[]) => void): void {
+    this.orderedListeners.push(listener);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  async start(): Promise<void> {
+    const { genesis, key, bus } = this.options;
+    await this.ensureGenesis();
+    const settings = genesis.consensus;
+    this.node = new ShadowGraphNode({
+      genesis: genesis.members.map((m) => ({ key: m.key, stake: m.stake })),
+      verify: (s, m, k) => strictVerifier.verify(s, m, k),
+      signer: signerFromSecretKey(fromHex(key.secretKey)),
+      hash: sha256,
+      coinRoundFrequency: settings.coinRoundFrequency,
+      membershipDelay: settings.membershipDelay,
+      pruneHorizon: settings.pruneHorizon,
+      heartbeat: {
+        activeMicros: settings.heartbeatMs.active * 1000,
+        idleMicros: settings.heartbeatMs.idle * 1000,
+        eagerMicros: settings.heartbeatMs.eager * 1000,
+      },
+      ...(this.options.membershipChanges ? { membershipChanges: this.options.membershipChanges } : {}),
+    });
+    await this.restore();
+
+    const members = genesis.members.map((m) => m.key);
+    await bus.ensureTopics([
+      { name: this.topics.payloads, partitions: PAYLOAD_PARTITIONS },
+      { name: this.topics.gossip, partitions: Math.max(1, members.length) },
+      ...members.map((m) => ({ name: this.topics.inbox(m), partitions: 1 })),
+    ]);
+    this.running = true;
+    const me = this.self.slice(0, 16);
+    const prefix = networkPrefix(genesis);
+    this.subscriptions.push(
+      await bus.subscribe(
+        this.topics.gossip,
+        { group: `${prefix}.gossip.${me}`, fromBeginning: false },
+        (b) => this.onGossip(b),
+      ),
+      await bus.subscribe(
+        this.topics.inbox(this.self),
+        { group: `${prefix}.inbox.${me}`, fromBeginning: false },
+        (b) => this.onInbox(b),
+      ),
+      await bus.subscribe(this.topics.payloads, { group: `${prefix}.intake`, fromBeginning: true }, (b) =>
+        this.onPayloads(b),
+      ),
+    );
+    const tickMs = this.options.tickMs ?? 5;
+    this.timers.push(setInterval(() => void this.serial(() => this.tick()), tickMs));
+    this.timers.push(
+      setInterval(() => void this.serial(() => this.syncWithPeer()), this.options.syncMs ?? 500),
+    );
+    this.timers.push(setInterval(() => void this.serial(() => this.resubmitOverdue()), 1000));
+    await this.serial(() => this.syncWithPeer());
+    this.log('info', 'node started', { self: me, network: prefix, consensusIndex: this.chain.length });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers.length = 0;
+    for (const s of this.subscriptions.splice(0)) await s.stop().catch(() => undefined);
+    await this.mailbox.catch(() => undefined);
+    for (const resolve of this.inclusion.values()) resolve();
+    this.inclusion.clear();
+  }
+
+  // ---------------------------------------------------------------- intake
+
+  /**
+   * A payload accepted by this node's API: published for pick-up by any node, and watched; if it
+   * is not ordered within the timeout, this node puts it into its own next event.
+   */
+  async accept(payload: Uint8Array): Promise<void> {
+    const id = payloadKey(payload);
+    this.awaitingOrder.set(id, { payload, deadline: Date.now() + (this.options.orderTimeoutMs ?? 10_000) });
+    await this.options.bus.publish(this.topics.payloads, [{ key: id, value: payload }]);
+  }
+
+  private async onPayloads(batch: readonly Delivery[]): Promise<void> {
+    const payloads = batch.map((d) => d.value);
+    const included = payloads.map((p) => new Promise<void>((resolve) => this.inclusion.set(p, resolve)));
+    await this.serial(() => {
+      this.stats.payloadsIn += payloads.length;
+      this.node.submit(payloads);
+    });
+    // Commit only once an own persisted event holds every payload of the batch.
+    await Promise.all(included);
+  }
+
+  private resubmitOverdue(): void {
+    const now = Date.now();
+    const overdue: Uint8Array[] = [];
+    for (const [id, w] of this.awaitingOrder)
+      if (w.deadline <= now) {
+        overdue.push(w.payload);
+        this.awaitingOrder.delete(id);
+      }
+    if (overdue.length > 0) {
+      this.log('warn', 'payloads not ordered in time; including them ourselves', { count: overdue.length });
+      this.node.submit(overdue);
+    }
+  }
+
+  // ---------------------------------------------------------------- gossip
+
+  private async onGossip(batch: readonly Delivery[]): Promise<void> {
+    const bySender = new Map<string, SignedEvent[]>();
+    for (const d of batch) {
+      if (d.key === this.self) continue;
+      const e = this.decode(d.value);
+      if (!e) continue;
+      const from = d.key ?? toHex(e.body.creator);
+      const list = bySender.get(from) ?? [];
+      list.push(e);
+      bySender.set(from, list);
+    }
+    for (const [from, events] of bySender) await this.serial(() => this.receive(events, from));
+  }
+
+  private async onInbox(batch: readonly Delivery[]): Promise<void> {
+    for (const d of batch) {
+      let frame: InboxFrame;
+      try {
+        frame = decodeFrame(d.value);
+      } catch (err) {
+        this.log('warn', 'dropped a malformed inbox frame', { error: String(err) });
+        continue;
+      }
+      await this.serial(() => this.onFrame(frame));
+    }
+  }
+
+  private async onFrame(frame: InboxFrame): Promise<void> {
+    switch (frame.kind) {
+      case 'events': {
+        const events = frame.events.map((b) => this.decode(b)).filter((e): e is SignedEvent => e !== null);
+        await this.receive(events, frame.from);
+        return;
+      }
+      case 'fetch': {
+        const events = this.node.graph.ancestryFor(frame.ids, new Map(frame.known));
+        await this.sendEvents(frame.from, events);
+        return;
+      }
+      case 'sync': {
+        const events = this.node.graph.diff(new Map(frame.known), 4096);
+        await this.sendEvents(frame.from, events);
+        return;
+      }
+    }
+  }
+
+  private async sendEvents(to: Hex, events: readonly SignedEvent[]): Promise<void> {
+    if (events.length === 0 || !this.isMember(to)) return;
+    const frames = eventFrames(
+      this.self,
+      events.map((e) => e.bytes),
+    );
+    await this.options.bus.publish(
+      this.topics.inbox(to),
+      frames.map((value) => ({ key: this.self, value })),
+    );
+  }
+
+  private isMember(key: Hex): boolean {
+    return this.options.genesis.members.some((m) => m.key === key);
+  }
+
+  private async syncWithPeer(): Promise<void> {
+    const peers = this.options.genesis.members.map((m) => m.key).filter((k) => k !== this.self);
+    if (peers.length === 0 || !this.running) return;
+    const peer = peers[this.lastSyncPeer++ % peers.length]!;
+    this.stats.syncsSent++;
+    const frame = encodeFrame({ kind: 'sync', from: this.self, known: [...this.node.graph.knownVector()] });
+    await this.options.bus.publish(this.topics.inbox(peer), [{ key: this.self, value: frame }]);
+  }
+
+  private decode(bytes: Uint8Array): SignedEvent | null {
+    try {
+      return decodeEvent(bytes, sha256);
+    } catch {
+      this.stats.rejectedEvents++;
+      return null;
+    }
+  }
+
+  // ---------------------------------------------------------------- the core
+
+  private async tick(): Promise<void> {
+    if (!this.running) return;
+    await this.apply(this.node.tick(this.clock()), null);
+  }
+
+  private async receive(events: readonly SignedEvent[], from: Hex): Promise<void> {
+    this.stats.receivedEvents += events.length;
+    await this.apply(this.node.receive(events), from);
+  }
+
+  /** Performs a Ready's effects in contract order. */
+  private async apply(ready: Ready, from: Hex | null): Promise<void> {
+    const { store, bus } = this.options;
+    if (ready.persist.length > 0) {
+      for (const e of ready.persist) {
+        try {
+          await store.append(STREAMS.shadowgraph(this.self), [asStored(e)], BigInt(e.body.seq - 1));
+        } catch (err) {
+          this.fail(new NodeRuntimeError('PERSIST_FAILED', `own event seq ${e.body.seq}: ${String(err)}`));
+          throw err;
+        }
+        this.stats.ownEvents++;
+        for (const p of e.body.payloads) {
+          const resolve = this.inclusion.get(p);
+          if (resolve) {
+            this.inclusion.delete(p);
+            resolve();
+          }
+        }
+      }
+    }
+    if (ready.accepted.length > 0) await this.persistPeers(ready.accepted);
+    if (ready.gossip.length > 0)
+      await bus.publish(
+        this.topics.gossip,
+        ready.gossip.map((e) => ({ key: this.self, value: e.bytes })),
+      );
+    this.stats.rejectedEvents += ready.rejected.length;
+    this.stats.forks += ready.forks.length;
+    for (const f of ready.forks) this.log('warn', 'fork detected', { creator: f.creator, seq: f.seq });
+    if (ready.fetch.length > 0) {
+      const target = from && from !== this.self ? from : this.randomPeer();
+      if (target) {
+        this.stats.fetchesSent++;
+        const frame = encodeFrame({
+          kind: 'fetch',
+          from: this.self,
+          ids: ready.fetch,
+          known: [...this.node.graph.knownVector()],
+        });
+        await bus.publish(this.topics.inbox(target), [{ key: this.self, value: frame }]);
+      }
+    }
+    if (ready.ordered.length > 0) await this.record(ready.ordered);
+  }
+
+  private async persistPeers(events: readonly SignedEvent[]): Promise<void> {
+    const byCreator = new Map<Hex, SignedEvent[]>();
+    for (const e of events) {
+      const c = toHex(e.body.creator);
+      const list = byCreator.get(c) ?? [];
+      list.push(e);
+      byCreator.set(c, list);
+    }
+    for (const [creator, list] of [...byCreator].sort(([a], [b]) => (a < b ? -1 : 1)))
+      await this.options.store.append(STREAMS.shadowgraph(creator), list.map(asStored), 'any');
+  }
+
+  /** Appends the new part of the order to `consensus`, at expected revision = index - 1. */
+  private async record(ordered: readonly OrderedEvent[]): Promise<void> {
+    const records: OrderedRecord[] = [];
+    for (const o of ordered) {
+      this.chain.append(o.event.id);
+      records.push(orderedRecord(o, this.chain.head));
+      for (const p of o.event.body.payloads) this.awaitingOrder.delete(payloadKey(p));
+      this.stats.orderedPayloads += o.event.body.payloads.length;
+    }
+    this.stats.orderedEvents += ordered.length;
+    this.lastRound = ordered[ordered.length - 1]!.roundReceived;
+    await this.options.store.append(
+      STREAMS.consensus,
+      records.map((r) => ({
+        eventId: r.eventId,
+        type: EVENT_TYPES.eventOrdered,
+        data: new TextEncoder().encode(JSON.stringify(r)),
+      })),
+      BigInt(records[0]!.consensusIndex - 1),
+    );
+    for (const l of this.orderedListeners) l(records, ordered);
+  }
+
+  // ---------------------------------------------------------------- restore
+
+  private async ensureGenesis(): Promise<void> {
+    const { store, genesis } = this.options;
+    const expected = genesisHash(genesis);
+    for await (const e of store.readStream(STREAMS.genesis, { maxCount: 1 })) {
+      const stored = new TextDecoder().decode(e.data);
+      const hash = createHash('sha256').update(stored).digest('hex');
+      if (hash !== expected)
+        throw new NodeRuntimeError('GENESIS_MISMATCH', `store holds genesis ${hash}, node has ${expected}`);
+      return;
+    }
+    await store.append(
+      STREAMS.genesis,
+      [{ eventId: expected, type: EVENT_TYPES.genesis, data: canonicalGenesis(genesis) }],
+      'no_stream',
+    );
+  }
+
+  /** Rebuilds the graph from the store; never re-appends what `consensus` already holds. */
+  private async restore(): Promise<void> {
+    const { store } = this.options;
+    const events: SignedEvent[] = [];
+    for await (const r of store.readAll()) {
+      if (r.type !== EVENT_TYPES.shadowgraphEvent) continue;
+      const e = this.decode(r.data);
+      if (e) events.push(e);
+    }
+    const ready = this.node.restore(events);
+    const stored: string[] = [];
+    for await (const r of store.readStream(STREAMS.consensus)) stored.push(r.eventId);
+    const derived = ready.ordered;
+    for (let i = 0; i < stored.length; i++) {
+      if (i >= derived.length) break;
+      if (derived[i]!.event.idHex !== stored[i])
+        throw new NodeRuntimeError(
+          'STORE_DIVERGED',
+          `consensus[${i}] is ${stored[i]}, re-derived ${derived[i]!.event.idHex}`,
+        );
+    }
+    for (const o of derived.slice(0, stored.length)) this.chain.append(o.event.id);
+    if (derived.length > 0)
+      this.lastRound = derived[Math.min(derived.length, stored.length) - 1]?.roundReceived ?? -1;
+    if (derived.length > stored.length) await this.record(derived.slice(stored.length));
+    this.log('info', 'restored from the store', { events: events.length, ordered: derived.length });
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private serial<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.mailbox.then(() => {
+      if (this.failure) throw this.failure;
+      return fn();
+    });
+    this.mailbox = run.catch((err) => {
+      if (!this.failure) this.log('error', 'node step failed', { error: String(err) });
+    });
+    return run;
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    this.running = false;
+    this.log('error', 'node stopped', { error: err.message });
+  }
+
+  private randomPeer(): Hex | null {
+    const peers = this.options.genesis.members.map((m) => m.key).filter((k) => k !== this.self);
+    return peers.length > 0 ? peers[this.lastSyncPeer++ % peers.length]! : null;
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
+    this.options.log?.(level, message, fields);
+  }
+}
+
+function asStored(e: SignedEvent): NewEvent {
+  return { eventId: e.idHex, type: EVENT_TYPES.shadowgraphEvent, data: e.bytes };
+}
+
+function orderedRecord(o: OrderedEvent, orderHash: string): OrderedRecord {
+  return {
+    eventId: o.event.idHex,
+    creator: toHex(o.event.body.creator),
+    seq: o.event.body.seq,
+    round: o.round,
+    roundReceived: o.roundReceived,
+    consensusTimestamp: o.consensusTimestamp,
+    consensusIndex: o.consensusIndex,
+    orderHash,
+    payloads: o.event.body.payloads.length,
+  };
+}
+
+export function payloadKey(payload: Uint8Array): string {
+  return toHex(sha256(payload));
+}
