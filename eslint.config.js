@@ -15,7 +15,14 @@ export default tseslint.config(
     files: ['domain/**/*.ts'],
     ignores: ['domain/**/*.spec.ts'],
     rules: {
-      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'process', 'performance'],
+      'no-restricted-globals': [
+        'error',
+        'setTimeout',
+        'setInterval',
+        'setImmediate',
+        'process',
+        'performance',
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'domain/ reads no clock' },

@@ -84,14 +84,17 @@ function encodeBodyInto(body: EventBody, spare: number): Uint8Array {
 }
 
 function checkBodyLimits(body: EventBody): void {
-  if (body.creator.length !== KEY_BYTES) throw new ShadowGraphError('MALFORMED_EVENT', 'creator must be 32 bytes');
-  if (!Number.isSafeInteger(body.seq) || body.seq < 0) throw new ShadowGraphError('MALFORMED_EVENT', 'bad seq');
+  if (body.creator.length !== KEY_BYTES)
+    throw new ShadowGraphError('MALFORMED_EVENT', 'creator must be 32 bytes');
+  if (!Number.isSafeInteger(body.seq) || body.seq < 0)
+    throw new ShadowGraphError('MALFORMED_EVENT', 'bad seq');
   if (!Number.isSafeInteger(body.timestamp) || body.timestamp < 0)
     throw new ShadowGraphError('MALFORMED_EVENT', 'bad timestamp');
   if ((body.seq === 0) !== (body.selfParent === null))
     throw new ShadowGraphError('MALFORMED_EVENT', 'seq 0 has no self-parent; every later seq has one');
   for (const parent of [body.selfParent, body.otherParent])
-    if (parent && parent.length !== HASH_BYTES) throw new ShadowGraphError('MALFORMED_EVENT', 'parent hash size');
+    if (parent && parent.length !== HASH_BYTES)
+      throw new ShadowGraphError('MALFORMED_EVENT', 'parent hash size');
   if (body.stateRoot.length > MAX_STATE_ROOT_BYTES)
     throw new ShadowGraphError('MALFORMED_EVENT', 'state root over 64 bytes');
   if (body.payloads.length > MAX_PAYLOADS_PER_EVENT)
@@ -99,7 +102,10 @@ function checkBodyLimits(body: EventBody): void {
   let total = 0;
   for (const p of body.payloads) total += p.length;
   if (total > MAX_EVENT_PAYLOAD_BYTES)
-    throw new ShadowGraphError('EVENT_TOO_LARGE', `payloads total ${total} bytes, limit ${MAX_EVENT_PAYLOAD_BYTES}`);
+    throw new ShadowGraphError(
+      'EVENT_TOO_LARGE',
+      `payloads total ${total} bytes, limit ${MAX_EVENT_PAYLOAD_BYTES}`,
+    );
 }
 
 /** Decodes body+signature bytes. Copies nothing it does not need to; throws ShadowGraphError on any defect. */
@@ -167,7 +173,8 @@ export function toHex(bytes: Uint8Array): Hex {
 }
 
 export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex)) throw new ShadowGraphError('MALFORMED_EVENT', 'bad hex');
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex))
+    throw new ShadowGraphError('MALFORMED_EVENT', 'bad hex');
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
   return out;

@@ -29,7 +29,10 @@ export interface HashgraphConfig {
   /** Rounds kept below the last decided round; events received later than this are stale. */
   readonly pruneHorizon?: number;
   /** Port: the membership changes that the ordered events of a decided round carry. Must be pure. */
-  readonly membershipChanges?: (roundReceived: number, ordered: readonly OrderedEvent[]) => MembershipChange[];
+  readonly membershipChanges?: (
+    roundReceived: number,
+    ordered: readonly OrderedEvent[],
+  ) => MembershipChange[];
   readonly mutant?: ConsensusMutant;
 }
 
@@ -51,7 +54,12 @@ export interface ForkEvidence {
 }
 
 export type InsertResult =
-  | { readonly status: 'inserted'; readonly round: number; readonly witness: boolean; readonly fork?: ForkEvidence }
+  | {
+      readonly status: 'inserted';
+      readonly round: number;
+      readonly witness: boolean;
+      readonly fork?: ForkEvidence;
+    }
   | { readonly status: 'duplicate' }
   | { readonly status: 'missing-parents'; readonly missing: readonly Hex[] }
   | { readonly status: 'rejected'; readonly code: ShadowGraphError['code']; readonly reason: string };
@@ -148,8 +156,10 @@ export class Hashgraph {
     this.pruneHorizon = config.pruneHorizon ?? 32;
     this.membershipPort = config.membershipChanges;
     this.mutant = config.mutant;
-    if (this.coinFrequency < 3) throw new ShadowGraphError('BAD_MEMBERSHIP', 'coin round frequency must be >= 3');
-    if (this.membershipDelay < 1) throw new ShadowGraphError('BAD_MEMBERSHIP', 'membership delay must be >= 1');
+    if (this.coinFrequency < 3)
+      throw new ShadowGraphError('BAD_MEMBERSHIP', 'coin round frequency must be >= 3');
+    if (this.membershipDelay < 1)
+      throw new ShadowGraphError('BAD_MEMBERSHIP', 'membership delay must be >= 1');
     this.schedule = new MembershipSchedule(new Membership(config.genesis));
     for (const m of this.schedule.at(0).members()) this.creatorOf(m.key);
   }
@@ -185,7 +195,9 @@ export class Hashgraph {
   }
 
   /** Round, witness and fame of an event, for explorers and tests. */
-  describe(id: Hex): { round: number; witness: boolean; famous: boolean | null; roundReceived: number | null } | null {
+  describe(
+    id: Hex,
+  ): { round: number; witness: boolean; famous: boolean | null; roundReceived: number | null } | null {
     const v = this.byId.get(id);
     if (!v) return null;
     return {
@@ -279,11 +291,23 @@ export class Hashgraph {
     const creatorKey = toHex(b.creator);
     if (sp) {
       if (this.creatorKeys[sp.creator] !== creatorKey)
-        return { status: 'rejected', code: 'SELF_PARENT_MISMATCH', reason: 'self-parent has another creator' };
+        return {
+          status: 'rejected',
+          code: 'SELF_PARENT_MISMATCH',
+          reason: 'self-parent has another creator',
+        };
       if (b.seq !== sp.seq + 1)
-        return { status: 'rejected', code: 'BAD_SEQ', reason: `seq ${b.seq} after self-parent seq ${sp.seq}` };
+        return {
+          status: 'rejected',
+          code: 'BAD_SEQ',
+          reason: `seq ${b.seq} after self-parent seq ${sp.seq}`,
+        };
       if (b.timestamp <= sp.timestamp)
-        return { status: 'rejected', code: 'TIMESTAMP_NOT_INCREASING', reason: 'timestamp not after self-parent' };
+        return {
+          status: 'rejected',
+          code: 'TIMESTAMP_NOT_INCREASING',
+          reason: 'timestamp not after self-parent',
+        };
     }
     return { status: 'inserted', ...this.attach(event, this.creatorOf(creatorKey), sp, op) };
   }
@@ -331,7 +355,8 @@ export class Hashgraph {
       this.forkFrom[creator] = Math.min(this.forkFrom[creator]!, seq);
     }
     const shadowed =
-      this.mutant === 'first-branch-wins' && ((sp !== null && sp.shadowed) || (atSeq !== undefined && atSeq.length > 0));
+      this.mutant === 'first-branch-wins' &&
+      ((sp !== null && sp.shadowed) || (atSeq !== undefined && atSeq.length > 0));
 
     const lastSeq = new Int32Array(n).fill(NONE);
     const lastIdx = new Int32Array(n).fill(NONE);
@@ -450,7 +475,8 @@ export class Hashgraph {
       if (this.reaches(seen, total)) round = parentRound + 1;
     }
     v.round = round;
-    v.witness = !v.shadowed && (sp === null || round > sp.round) && this.weights(round).weights[v.creator]! > 0;
+    v.witness =
+      !v.shadowed && (sp === null || round > sp.round) && this.weights(round).weights[v.creator]! > 0;
     if (v.witness && round <= this.lastDecided) v.famous = NOT_FAMOUS;
     this.roundInfo(round).events.push(v);
     if (v.witness) this.roundInfo(round).witnesses.push(v);

@@ -91,7 +91,8 @@ export class MembershipSchedule {
     for (const c of changes) m = m.apply(c);
     this.changes++;
     if (m.total === 0) throw new ShadowGraphError('BAD_MEMBERSHIP', 'membership would become empty');
-    if (effectiveRound === last.effectiveRound) this.entries[this.entries.length - 1] = { effectiveRound, membership: m };
+    if (effectiveRound === last.effectiveRound)
+      this.entries[this.entries.length - 1] = { effectiveRound, membership: m };
     else this.entries.push({ effectiveRound, membership: m });
   }
 

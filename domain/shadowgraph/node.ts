@@ -56,7 +56,16 @@ export interface Ready {
 }
 
 function emptyReady(): Ready {
-  return { persist: [], accepted: [], gossip: [], fetch: [], ordered: [], decidedRounds: [], rejected: [], forks: [] };
+  return {
+    persist: [],
+    accepted: [],
+    gossip: [],
+    fetch: [],
+    ordered: [],
+    decidedRounds: [],
+    rejected: [],
+    forks: [],
+  };
 }
 
 export class ShadowGraphNode {

@@ -163,9 +163,27 @@ export class NodeRuntime {
     };
   }
 
-  /** h(index) if still in memory; callers fall back to the consensus stream. */
-  orderHashAt(index: number): string | undefined {
-    return this.chain.at(index);
+  /** h(index): from memory while recent, else from the `consensus` record at revision index - 1. */
+  async orderHashAtIndex(index: number): Promise<string | undefined> {
+    if (index > this.chain.length) return undefined;
+    const recent = this.chain.at(index);
+    if (recent !== undefined) return recent;
+    for await (const r of this.options.store.readStream(STREAMS.consensus, {
+      fromRevision: BigInt(index - 1),
+      maxCount: 1,
+    })) {
+      const record = JSON.parse(new TextDecoder().decode(r.data)) as OrderedRecord;
+      return record.orderHash;
+    }
+    return undefined;
+  }
+
+  lastDecidedRound(): number {
+    return this.node ? this.node.graph.lastDecidedRound : -1;
+  }
+
+  forkCount(): number {
+    return this.node ? this.node.graph.forkEvidence.length : 0;
   }
 
   graph() {

@@ -230,7 +230,8 @@ class Run {
         return;
       }
       this.canonical.push(entry);
-      if (this.joinerKey !== null && toHex(o.event.body.creator) === this.joinerKey) this.joinerOrdered = true;
+      if (this.joinerKey !== null && toHex(o.event.body.creator) === this.joinerKey)
+        this.joinerOrdered = true;
       for (const p of o.event.body.payloads) {
         const s = payloadKey(p);
         if (!honestPayloads.has(s)) continue;
@@ -372,7 +373,8 @@ class HonestMember implements Member {
           if (e) events.unshift(e);
         }
         const bytes = events.map((e) => e.bytes);
-        if (bytes.length > 0) this.run.send(this.index, msg.from, { kind: 'events', from: this.index, bytes });
+        if (bytes.length > 0)
+          this.run.send(this.index, msg.from, { kind: 'events', from: this.index, bytes });
         break;
       }
     }

@@ -35,7 +35,13 @@ describe('simulator on the correct core', () => {
   });
 
   it('rejects forged signatures and garbage without losing liveness', () => {
-    const run = runOne(5, { nodes: 4, byzantine: 1, seeds: 1, episode: 'calm', behaviors: ['bad-signature', 'garbage'] });
+    const run = runOne(5, {
+      nodes: 4,
+      byzantine: 1,
+      seeds: 1,
+      episode: 'calm',
+      behaviors: ['bad-signature', 'garbage'],
+    });
     expect(run.rejectedEvents).toBeGreaterThan(0);
     expect(run.livenessFailures).toBe(0);
   });
