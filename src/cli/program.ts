@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerDevnet } from './commands/devnet.js';
+import { registerGenesis } from './commands/genesis.js';
+import { registerNode } from './commands/node.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerSim } from './commands/sim.js';
 import { type CliIo, processIo } from './io.js';
@@ -21,5 +23,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerSim(program, io);
   registerBench(program, io);
   registerDevnet(program, io);
+  registerGenesis(program, io);
+  registerNode(program, io);
   return program;
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CliIo } from '../io.js';
-import { intInRange, nonEmpty, positiveNumber } from '../parse.js';
+import { intInRange, nonEmpty } from '../parse.js';
 
 export interface DevnetCliOptions {
   readonly nodes: number;
@@ -10,17 +10,21 @@ export interface DevnetCliOptions {
   readonly bus: 'memory' | 'kafka';
   readonly store: 'sqlite' | 'postgres' | 'eventstoredb';
   readonly rate: number;
-  readonly seed: string;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100_000)
+    throw new InvalidArgumentError('expected a number from 0 to 100000.');
+  return n;
 }
 
 /** Checks what commander's per-option parsers cannot: combinations and what is not available yet. */
 export function validateDevnetOptions(opts: DevnetCliOptions): string | null {
   if (opts.port + opts.nodes - 1 > 65_535)
     return `--port ${opts.port} with --nodes ${opts.nodes} needs ports up to ${opts.port + opts.nodes - 1}, above 65535.`;
-  if (opts.bus !== 'memory')
-    return `--bus ${opts.bus} is not available yet: the Kafka bus arrives with the node runtime. Use --bus memory.`;
-  if (opts.store !== 'sqlite')
-    return `--store ${opts.store} is not available yet: it arrives with the node runtime. Use --store sqlite.`;
+  if (opts.store === 'eventstoredb' && !process.env.EVENTSTORE_URL)
+    return '--store eventstoredb needs EVENTSTORE_URL (e.g. esdb://127.0.0.1:2113?tls=false).';
   try {
     if (!statSync(opts.data).isDirectory()) return `--data ${opts.data} exists and is not a directory.`;
   } catch {
@@ -37,36 +41,43 @@ export function registerDevnet(program: Command, io: CliIo): void {
     .option('--port <port>', 'first API port; node i listens on port+i (*)', intInRange(1, 65_535), 3000)
     .option('--data <dir>', 'data directory; node i keeps <dir>/node-<i>/ (*)', nonEmpty('--data'), './data')
     .addOption(
-      new Option('--bus <bus>', 'comms bus (*); only memory for now')
+      new Option('--bus <bus>', 'comms bus: in-process, or Kafka at DAGGER_KAFKA_BROKERS')
         .choices(['memory', 'kafka'])
         .default('memory'),
     )
     .addOption(
-      new Option('--store <store>', 'event store (*); only sqlite for now')
+      new Option(
+        '--store <store>',
+        'event store: SQLite files, PostgreSQL at DAGGER_PG_URL, or EVENTSTORE_URL',
+      )
         .choices(['sqlite', 'postgres', 'eventstoredb'])
         .default('sqlite'),
     )
-    .option('--rate <r>', 'synthetic payloads per second across the network', positiveNumber(100_000), 20)
-    .option('--seed <seed>', 'network seed the member keys derive from', nonEmpty('--seed'), 'dagger-devnet')
+    .option(
+      '--rate <r>',
+      'synthetic opaque payloads per second put on the intake topic (0: none)',
+      nonNegative,
+      5,
+    )
     .addHelpText(
       'after',
-      '\n(*) Accepted and validated now; they take effect when the node runtime lands. Until then the\n' +
-        'devnet runs the members in this process over an in-memory transport, and keeps nothing on disk.',
+      '\nThe network in --data is reused when it exists, so a restart continues the same ledger.\n' +
+        'Libvirt is not touched (provisioning arrives with a later issue).',
     )
     .action(async (opts: DevnetCliOptions, cmd: Command) => {
       const problem = validateDevnetOptions(opts);
       if (problem) cmd.error(`error: ${problem}`);
-      const { runDevnet } = await import('../../devnet/devnet.js');
-      const summary = await runDevnet(
-        { ...opts, bus: 'memory', store: 'sqlite' },
+      const { runNodeDevnet } = await import('../../devnet/node-devnet.js');
+      const summary = await runNodeDevnet(
+        opts,
         { tty: io.stderrIsTTY, write: (t) => io.err(t) },
         io.interrupted(),
       );
-      const decided = summary.stats.map((s) => s.lastDecidedRound).join(',');
+      const decided = summary.heads.map((h) => h.lastDecidedRound).join(',');
       io.err(
         `devnet stopped after ${summary.seconds.toFixed(1)} s: decided rounds [${decided}], ` +
-          `${summary.agreementIndex} events in common order, ${summary.agree ? 'all nodes agree' : 'NODES DISAGREE'}\n`,
+          `${summary.agree ? 'all nodes agree' : 'NODES DISAGREE'}\n`,
       );
-      if (!summary.agree && summary.agreementIndex > 0) io.setExitCode(1);
+      if (!summary.agree) io.setExitCode(1);
     });
 }

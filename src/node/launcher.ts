@@ -1,0 +1,137 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { createNodeApp } from '../api/app.js';
+import type { CommsBus } from '../bus/comms-bus.js';
+import { openCommsBus } from '../bus/open.js';
+import type { EventStore } from '../eventstore/event-store.js';
+import { openEventStore } from '../eventstore/open.js';
+import { type Genesis, networkPrefix, type NodeKey, parseGenesis } from './genesis.js';
+import { NodeRuntime } from './node-runtime.js';
+
+/** `dagger node --config FILE`: everything one node needs, paths relative to the config file. */
+export interface NodeConfig {
+  readonly genesis: string;
+  readonly key: string;
+  readonly dataDir: string;
+  readonly api: { readonly host: string; readonly port: number };
+  readonly store: { readonly kind: 'sqlite' | 'postgres' | 'eventstoredb'; readonly url?: string };
+  readonly bus: { readonly kind: 'memory' | 'kafka'; readonly brokers?: readonly string[] };
+}
+
+export class NodeConfigError extends Error {
+  readonly code = 'BAD_NODE_CONFIG';
+}
+
+export function loadNodeConfig(file: string): NodeConfig {
+  const base = resolve(file, '..');
+  let raw: Partial<NodeConfig>;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<NodeConfig>;
+  } catch (err) {
+    throw new NodeConfigError(`cannot read ${file}: ${String(err)}`);
+  }
+  const need = (ok: boolean, what: string) => {
+    if (!ok) throw new NodeConfigError(`${file}: ${what}`);
+  };
+  need(typeof raw.genesis === 'string', '"genesis" must be a path');
+  need(typeof raw.key === 'string', '"key" must be a path');
+  need(typeof raw.dataDir === 'string', '"dataDir" must be a path');
+  need(
+    !!raw.api && Number.isInteger(raw.api.port) && typeof raw.api.host === 'string',
+    '"api" needs host and port',
+  );
+  need(
+    !!raw.store && ['sqlite', 'postgres', 'eventstoredb'].includes(raw.store.kind),
+    '"store.kind" is sqlite|postgres|eventstoredb',
+  );
+  need(!!raw.bus && ['memory', 'kafka'].includes(raw.bus.kind), '"bus.kind" is memory|kafka');
+  return {
+    ...(raw as NodeConfig),
+    genesis: resolve(base, raw.genesis!),
+    key: resolve(base, raw.key!),
+    dataDir: resolve(base, raw.dataDir!),
+  };
+}
+
+export function readGenesisFile(path: string): Genesis {
+  return parseGenesis(JSON.parse(readFileSync(path, 'utf8')));
+}
+
+export function readKeyFile(path: string): NodeKey {
+  const k = JSON.parse(readFileSync(path, 'utf8')) as NodeKey;
+  if (!/^[0-9a-f]{64}$/.test(k.publicKey ?? '') || !/^[0-9a-f]{64}$/.test(k.secretKey ?? ''))
+    throw new NodeConfigError(`${path}: needs hex "publicKey" and "secretKey"`);
+  return k;
+}
+
+/** The store URL of a node: SQLite in its data dir, or a schema named by network and node in PostgreSQL. */
+export function storeUrlFor(
+  config: NodeConfig,
+  genesis: Genesis,
+  key: NodeKey,
+): { url: string; schema?: string } {
+  switch (config.store.kind) {
+    case 'sqlite':
+      return { url: `sqlite:${join(config.dataDir, 'events.sqlite')}` };
+    case 'postgres':
+      return {
+        url:
+          config.store.url ?? process.env.DAGGER_PG_URL ?? 'postgres://dagger:dagger@127.0.0.1:55432/dagger',
+        schema: `${networkPrefix(genesis)}_${key.publicKey.slice(0, 8)}`,
+      };
+    case 'eventstoredb':
+      if (!config.store.url && !process.env.EVENTSTORE_URL)
+        throw new NodeConfigError('store eventstoredb needs store.url or EVENTSTORE_URL');
+      return { url: config.store.url ?? process.env.EVENTSTORE_URL! };
+  }
+}
+
+export interface RunningNode {
+  readonly runtime: NodeRuntime;
+  readonly app: INestApplication;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export type Logger = (
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+/** Opens the store and the bus (or uses a shared in-process bus), starts the runtime, then the API. */
+export async function startNode(
+  config: NodeConfig,
+  options: { sharedBus?: CommsBus; log?: Logger } = {},
+): Promise<RunningNode> {
+  const genesis = readGenesisFile(config.genesis);
+  const key = readKeyFile(config.key);
+  mkdirSync(config.dataDir, { recursive: true });
+  const target = storeUrlFor(config, genesis, key);
+  const store: EventStore = await openEventStore(target.url, target.schema ? { schema: target.schema } : {});
+  const bus =
+    options.sharedBus ??
+    openCommsBus(config.bus.kind, {
+      kafka: {
+        ...(config.bus.brokers ? { brokers: [...config.bus.brokers] } : {}),
+        clientId: `dagger-${key.publicKey.slice(0, 8)}`,
+      },
+    });
+  const runtime = new NodeRuntime({ genesis, key, store, bus, ...(options.log ? { log: options.log } : {}) });
+  await runtime.start();
+  const app = await createNodeApp(runtime);
+  await app.listen(config.api.port, config.api.host);
+  const url = `http://${config.api.host}:${config.api.port}`;
+  return {
+    runtime,
+    app,
+    url,
+    async stop() {
+      await app.close();
+      await runtime.stop();
+      if (!options.sharedBus) await bus.close();
+      await store.close();
+    },
+  };
+}

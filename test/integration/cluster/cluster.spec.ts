@@ -1,0 +1,109 @@
+import { jest } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { openCommsBus } from '../../../src/bus/open.js';
+import type { CommsBus } from '../../../src/bus/comms-bus.js';
+import {
+  type Cluster,
+  dropSchemas,
+  getJson,
+  type Head,
+  orderedPayloads,
+  processLog,
+  startProcess,
+  stopAll,
+  waitFor,
+  writeCluster,
+} from './support.js';
+
+/**
+ * Four `dagger node` processes on the real Kafka broker and PostgreSQL that `npm run
+ * services:up` starts. Payloads go straight onto the intake topic (the API arrives later).
+ */
+jest.setTimeout(600_000);
+
+const NODES = 4;
+
+describe('a four-process cluster on Kafka and PostgreSQL', () => {
+  let cluster: Cluster;
+  let bus: CommsBus;
+  const submitted: string[] = [];
+
+  const publish = async (count: number) => {
+    const batch: { key: null; value: Uint8Array }[] = [];
+    for (let i = 0; i < count; i++) {
+      const value = new Uint8Array(randomBytes(64));
+      submitted.push(Buffer.from(value).toString('hex'));
+      batch.push({ key: null, value });
+      if (batch.length === 500) await bus.publish(`${cluster.prefix}.payloads`, batch.splice(0));
+    }
+    if (batch.length > 0) await bus.publish(`${cluster.prefix}.payloads`, batch);
+  };
+
+  const healthy = (i: number) => async () =>
+    (await getJson<{ status: string }>(`${cluster.urls[i]}/health`))?.status === 'ok';
+
+  const allOrderedEverywhere = async (members: readonly string[]) => {
+    const want = new Set(submitted);
+    for (const m of members) {
+      const got = new Set(await orderedPayloads(cluster.prefix, m));
+      for (const p of want) if (!got.has(p)) return false;
+    }
+    return true;
+  };
+
+  const expectSameOrderHash = async () => {
+    const heads = await Promise.all(cluster.urls.map((u) => getJson<Head>(`${u}/v1/ledger/head`)));
+    expect(heads.every((h) => h !== null)).toBe(true);
+    const common = Math.min(...heads.map((h) => h!.consensusIndex));
+    expect(common).toBeGreaterThan(0);
+    const at = await Promise.all(
+      cluster.urls.map((u) => getJson<{ orderHash: string }>(`${u}/v1/ledger/at/${common}`)),
+    );
+    expect(new Set(at.map((a) => a?.orderHash)).size).toBe(1);
+    return common;
+  };
+
+  beforeAll(async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    cluster = writeCluster(NODES, port);
+    bus = openCommsBus('kafka');
+    for (let i = 0; i < NODES; i++) startProcess(cluster, i);
+    for (let i = 0; i < NODES; i++) {
+      const ok = await waitFor(healthy(i), 90_000);
+      if (!ok) throw new Error(`node ${i} never became healthy:\n${processLog(cluster.procs[i]!)}`);
+    }
+  });
+
+  afterAll(async () => {
+    await stopAll(cluster);
+    await bus?.close();
+    await dropSchemas(cluster.prefix);
+  });
+
+  it('orders 10,000 payloads from the bus on every node, each once, with equal order hashes', async () => {
+    await publish(10_000);
+    const done = await waitFor(() => allOrderedEverywhere(cluster.members), 240_000, 3000);
+    expect(done).toBe(true);
+    for (const m of cluster.members) {
+      const got = await orderedPayloads(cluster.prefix, m);
+      expect(new Set(got).size).toBe(got.length);
+      expect(got.length).toBe(submitted.length);
+    }
+    await expectSameOrderHash();
+  });
+
+  it('survives kill -9 of one node mid-run: it restarts, catches up to the same order hash, and nothing is lost', async () => {
+    const victim = 2;
+    const publishing = publish(3000);
+    await new Promise((r) => setTimeout(r, 1500));
+    cluster.procs[victim]!.kill('SIGKILL');
+    await publishing;
+    await publish(2000);
+    startProcess(cluster, victim);
+    expect(await waitFor(healthy(victim), 90_000)).toBe(true);
+    const done = await waitFor(() => allOrderedEverywhere(cluster.members), 240_000, 3000);
+    expect(done).toBe(true);
+    const index = await expectSameOrderHash();
+    expect(index).toBeGreaterThan(0);
+  });
+});
