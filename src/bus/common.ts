@@ -34,7 +34,8 @@ export function messageBytes(m: BusMessage): number {
   let n = RECORD_OVERHEAD_BYTES + m.value.byteLength;
   if (m.key !== null) n += utf8.encode(m.key).byteLength;
   if (m.headers) {
-    for (const [k, v] of Object.entries(m.headers)) n += utf8.encode(k).byteLength + utf8.encode(v).byteLength + 8;
+    for (const [k, v] of Object.entries(m.headers))
+      n += utf8.encode(k).byteLength + utf8.encode(v).byteLength + 8;
   }
   return n;
 }
@@ -52,12 +53,16 @@ export function validateMessages(topic: string, messages: readonly BusMessage[],
     }
     if (m.headers !== undefined) {
       for (const [k, v] of Object.entries(m.headers)) {
-        if (typeof v !== 'string') throw new CommsBusError('BAD_REQUEST', `message ${i}: header ${k} is not a string`);
+        if (typeof v !== 'string')
+          throw new CommsBusError('BAD_REQUEST', `message ${i}: header ${k} is not a string`);
       }
     }
     const size = messageBytes(m);
     if (size > maxBytes) {
-      throw new CommsBusError('MESSAGE_TOO_LARGE', `message ${i} on ${topic} is ${size} bytes (limit ${maxBytes})`);
+      throw new CommsBusError(
+        'MESSAGE_TOO_LARGE',
+        `message ${i} on ${topic} is ${size} bytes (limit ${maxBytes})`,
+      );
     }
     return size;
   });
@@ -106,6 +111,14 @@ export function murmur2(data: Uint8Array): number {
 
 export function partitionForKey(key: string, partitions: number): number {
   return (murmur2(utf8.encode(key)) & 0x7fffffff) % partitions;
+}
+
+/** What an adapter tells its observer about a handler that threw. */
+export interface HandlerErrorInfo {
+  readonly topic: string;
+  readonly group: string;
+  readonly partition: number;
+  readonly attempt: number;
 }
 
 export interface BackoffPolicy {

@@ -22,22 +22,21 @@ import {
   validateSubscribeOptions,
   validateTopicSpecs,
   type BackoffPolicy,
+  type HandlerErrorInfo,
 } from './common.js';
 
-export interface HandlerErrorInfo {
-  readonly topic: string;
-  readonly group: string;
-  readonly partition: number;
-  readonly attempt: number;
-}
-
-export interface MemoryBusOptions {
+export interface MemoryBrokerOptions {
   /** Largest message accepted (key + value + headers + framing). Default 1 MiB. */
   readonly maxMessageBytes?: number;
   /** Retention per partition: the newest messages kept. Default 100,000. */
   readonly retainMessagesPerPartition?: number;
   /** Retention per partition in bytes. Default 64 MiB. */
   readonly retainBytesPerPartition?: number;
+}
+
+export interface MemoryBusOptions extends MemoryBrokerOptions {
+  /** The broker this client talks to; several clients (nodes) may share one. Default: a private broker. */
+  readonly broker?: MemoryBroker;
   /** Delay before a failed batch is handed over again. Default 100 ms doubling to 5 s. */
   readonly handlerBackoff?: BackoffPolicy;
   /** How long stop() waits for a running handler before abandoning its batch uncommitted. Default 30 s. */
@@ -74,7 +73,10 @@ class PartitionLog {
   append(m: Stored): void {
     this.items.push(m);
     this.bytes += m.bytes;
-    while (this.items.length - this.start > 1 && (this.items.length - this.start > this.maxMessages || this.bytes > this.maxBytes)) {
+    while (
+      this.items.length - this.start > 1 &&
+      (this.items.length - this.start > this.maxMessages || this.bytes > this.maxBytes)
+    ) {
       this.bytes -= this.items[this.start]!.bytes;
       this.start++;
       this.first++;
@@ -173,16 +175,15 @@ class GroupState {
       const stored = log.read(pos, maxBatch);
       this.locked[p] = true;
       m.cursor = (from + i + 1) % parts.length;
-      const deliveries = stored.map(
-        (s, j): Delivery =>
-          Object.freeze({
-            topic: this.topic.name,
-            partition: p,
-            offset: BigInt(pos + j),
-            key: s.key,
-            value: s.value.slice(),
-            ...(s.headers ? { headers: s.headers } : {}),
-          }),
+      const deliveries = stored.map((s, j): Delivery =>
+        Object.freeze({
+          topic: this.topic.name,
+          partition: p,
+          offset: BigInt(pos + j),
+          key: s.key,
+          value: s.value.slice(),
+          ...(s.headers ? { headers: s.headers } : {}),
+        }),
       );
       return { partition: p, deliveries: Object.freeze(deliveries), next: pos + stored.length };
     }
@@ -266,6 +267,7 @@ class Member implements BusSubscription {
         continue;
       }
       await this.process(claim);
+      await new Promise<void>((r) => setImmediate(r));
     }
   }
 
@@ -331,38 +333,34 @@ class Member implements BusSubscription {
 
   private reportError(e: unknown, partition: number, attempt: number): void {
     try {
-      this.opts.onHandlerError?.(e, { topic: this.group.topic.name, group: this.group.name, partition, attempt });
+      this.opts.onHandlerError?.(e, {
+        topic: this.group.topic.name,
+        group: this.group.name,
+        partition,
+        attempt,
+      });
     } catch {
       // an observer's failure must not stop delivery
     }
   }
 }
 
-export class MemoryCommsBus implements CommsBus {
+/** The shared state of an in-process "cluster": topics, partitions, groups and their offsets. */
+export class MemoryBroker {
   private readonly topics = new Map<string, Topic>();
   private readonly groups = new Map<string, GroupState>();
-  private readonly members = new Set<Member>();
   private readonly wakeScheduled = new Set<string>();
-  private closed = false;
-  private readonly maxMessageBytes: number;
+  readonly maxMessageBytes: number;
   private readonly retainMessages: number;
   private readonly retainBytes: number;
-  private readonly memberOpts: Required<Pick<MemoryBusOptions, 'handlerBackoff' | 'stopTimeoutMs'>> &
-    Pick<MemoryBusOptions, 'onHandlerError'>;
 
-  constructor(options: MemoryBusOptions = {}) {
+  constructor(options: MemoryBrokerOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.retainMessages = options.retainMessagesPerPartition ?? 100_000;
     this.retainBytes = options.retainBytesPerPartition ?? 64 * 1024 * 1024;
-    this.memberOpts = {
-      handlerBackoff: options.handlerBackoff ?? DEFAULT_HANDLER_BACKOFF,
-      stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
-      onHandlerError: options.onHandlerError,
-    };
   }
 
-  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
-    this.assertOpen();
+  ensureTopics(topics: readonly TopicSpec[]): void {
     validateTopicSpecs(topics);
     for (const t of topics) {
       if (!this.topics.has(t.name)) {
@@ -371,50 +369,38 @@ export class MemoryCommsBus implements CommsBus {
     }
   }
 
-  async publish(topic: string, messages: readonly BusMessage[]): Promise<void> {
-    this.assertOpen();
+  append(topic: string, messages: readonly BusMessage[]): void {
     const sizes = validateMessages(topic, messages, this.maxMessageBytes);
+    if (messages.length === 0) return;
     const t = this.topic(topic);
     messages.forEach((m, i) => {
-      const headers = m.headers ? Object.freeze({ ...m.headers }) : undefined;
+      const headers =
+        m.headers && Object.keys(m.headers).length > 0 ? Object.freeze({ ...m.headers }) : undefined;
       const stored: Stored = { key: m.key, value: m.value.slice(), headers, bytes: sizes[i]! };
       t.logs[t.partitionFor(m.key)]!.append(stored);
     });
     this.scheduleWake(topic);
-    // Yield a macrotask so a publisher in a loop leaves room for the consumers.
-    await new Promise<void>((r) => setImmediate(r));
   }
 
-  async subscribe(
-    topic: string,
-    options: SubscribeOptions,
-    handler: (batch: readonly Delivery[]) => Promise<void>,
-  ): Promise<BusSubscription> {
-    this.assertOpen();
-    const maxBatch = validateSubscribeOptions(topic, options);
-    if (typeof handler !== 'function') throw new CommsBusError('BAD_REQUEST', 'handler must be a function');
+  /**
+   * The group's state on the topic. A group without members that starts at the end gets committed
+   * offsets at the end of every partition it has none for (as the Kafka adapter does).
+   */
+  group(topic: string, group: string, fromBeginning: boolean): GroupState {
     const t = this.topic(topic);
-    const key = `${options.group}\u0000${topic}`;
-    let group = this.groups.get(key);
-    if (!group) {
-      group = new GroupState(options.group, t);
-      this.groups.set(key, group);
+    const key = `${group}\u0000${topic}`;
+    let g = this.groups.get(key);
+    if (!g) {
+      g = new GroupState(group, t);
+      this.groups.set(key, g);
     }
-    if (!options.fromBeginning) {
+    if (!fromBeginning && g.members.length === 0) {
+      const state = g;
       t.logs.forEach((log, p) => {
-        if (group.committed[p] === undefined) group.committed[p] = log.endOffset;
+        if (state.committed[p] === undefined) state.committed[p] = log.endOffset;
       });
     }
-    const member = new Member(group, maxBatch, handler, this.memberOpts, (m) => this.members.delete(m));
-    this.members.add(member);
-    member.start();
-    return member;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all([...this.members].map((m) => m.stop()));
+    return g;
   }
 
   private topic(name: string): Topic {
@@ -430,6 +416,57 @@ export class MemoryCommsBus implements CommsBus {
       this.wakeScheduled.delete(topic);
       for (const g of this.groups.values()) if (g.topic.name === topic) g.wakeAll();
     });
+  }
+}
+
+/** A client of a MemoryBroker; closing it stops only its own subscriptions. */
+export class MemoryCommsBus implements CommsBus {
+  readonly broker: MemoryBroker;
+  private readonly members = new Set<Member>();
+  private closed = false;
+  private readonly memberOpts: Required<Pick<MemoryBusOptions, 'handlerBackoff' | 'stopTimeoutMs'>> &
+    Pick<MemoryBusOptions, 'onHandlerError'>;
+
+  constructor(options: MemoryBusOptions = {}) {
+    this.broker = options.broker ?? new MemoryBroker(options);
+    this.memberOpts = {
+      handlerBackoff: options.handlerBackoff ?? DEFAULT_HANDLER_BACKOFF,
+      stopTimeoutMs: options.stopTimeoutMs ?? 30_000,
+      onHandlerError: options.onHandlerError,
+    };
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    this.assertOpen();
+    this.broker.ensureTopics(topics);
+  }
+
+  async publish(topic: string, messages: readonly BusMessage[]): Promise<void> {
+    this.assertOpen();
+    this.broker.append(topic, messages);
+    // Yield a macrotask so a publisher in a loop leaves room for the consumers.
+    await new Promise<void>((r) => setImmediate(r));
+  }
+
+  async subscribe(
+    topic: string,
+    options: SubscribeOptions,
+    handler: (batch: readonly Delivery[]) => Promise<void>,
+  ): Promise<BusSubscription> {
+    this.assertOpen();
+    const maxBatch = validateSubscribeOptions(topic, options);
+    if (typeof handler !== 'function') throw new CommsBusError('BAD_REQUEST', 'handler must be a function');
+    const group = this.broker.group(topic, options.group, options.fromBeginning);
+    const member = new Member(group, maxBatch, handler, this.memberOpts, (m) => this.members.delete(m));
+    this.members.add(member);
+    member.start();
+    return member;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.members].map((m) => m.stop()));
   }
 
   private assertOpen(): void {

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { BenchProgress, BenchReport } from '../../bench/consensus.js';
+import type { StoreBenchCliOptions, StoreBenchProgress } from '../../bench/store.js';
 import type { CliIo } from '../io.js';
 import { intInRange, positiveNumber } from '../parse.js';
 
@@ -72,5 +73,29 @@ export function registerBench(program: Command, io: CliIo): void {
       });
       if (tty) io.err('\r\x1b[2K');
       io.out(opts.json ? `${JSON.stringify(report)}\n` : formatBenchReport(report));
+    });
+  bench
+    .command('store')
+    .description('append events in batches to a fresh event store, then read them back with readAll')
+    .addOption(
+      new Option('--store <kind>', 'sqlite: a temporary file; postgres: a fresh schema at DAGGER_PG_URL')
+        .choices(['sqlite', 'postgres'])
+        .default('sqlite'),
+    )
+    .option('--events <n>', 'events to append', intInRange(1, 100_000_000), 100_000)
+    .option('--batch <b>', 'events per append', intInRange(1, 100_000), 1000)
+    .option('--json', 'print one JSON object on stdout and nothing else')
+    .action(async (opts: StoreBenchCliOptions) => {
+      const { runStoreBench, formatStoreBenchReport, storeProgressLine } =
+        await import('../../bench/store.js');
+      const tty = io.stderrIsTTY;
+      const report = await runStoreBench({
+        store: opts.store,
+        events: opts.events,
+        batch: opts.batch,
+        ...(tty ? { onProgress: (p: StoreBenchProgress) => io.err(`\r\x1b[2K${storeProgressLine(p)}`) } : {}),
+      });
+      if (tty) io.err('\r\x1b[2K');
+      io.out(opts.json ? `${JSON.stringify(report)}\n` : formatStoreBenchReport(report));
     });
 }

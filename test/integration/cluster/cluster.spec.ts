@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openCommsBus } from '../../../src/bus/open.js';
 import type { CommsBus } from '../../../src/bus/comms-bus.js';
@@ -64,7 +65,8 @@ describe('a four-process cluster on Kafka and PostgreSQL', () => {
   };
 
   beforeAll(async () => {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    // Below the kernel's ephemeral range (32768+), where outgoing connections take their ports.
+    const port = 20_000 + 10 * Math.floor(Math.random() * 1000);
     cluster = writeCluster(NODES, port);
     bus = openCommsBus('kafka');
     for (let i = 0; i < NODES; i++) startProcess(cluster, i);
@@ -105,5 +107,64 @@ describe('a four-process cluster on Kafka and PostgreSQL', () => {
     expect(done).toBe(true);
     const index = await expectSameOrderHash();
     expect(index).toBeGreaterThan(0);
+  });
+
+  it('loses nothing and orders nothing twice when the Kafka broker restarts mid-run', async () => {
+    const publishing = publish(3000);
+    await new Promise((r) => setTimeout(r, 500));
+    execFileSync('bash', ['scripts/services/kafka.sh', 'restart'], { stdio: 'ignore', timeout: 120_000 });
+    await publishing;
+    await publish(2000);
+    const done = await waitFor(() => allOrderedEverywhere(cluster.members), 240_000, 3000);
+    expect(done).toBe(true);
+    for (const m of cluster.members) {
+      const got = await orderedPayloads(cluster.prefix, m);
+      expect(new Set(got).size).toBe(got.length);
+    }
+    await expectSameOrderHash();
+  });
+
+  it('runs a second network against the same PostgreSQL and Kafka without touching the first', async () => {
+    await stopAll(cluster);
+    const before = await Promise.all(cluster.members.map((m) => orderedPayloads(cluster.prefix, m)));
+    const second = writeCluster(NODES, Number(new URL(cluster.urls[0]!).port) + NODES);
+    expect(second.prefix).not.toBe(cluster.prefix);
+    try {
+      for (let i = 0; i < NODES; i++) startProcess(second, i);
+      for (let i = 0; i < NODES; i++)
+        expect(
+          await waitFor(
+            async () => (await getJson<{ status: string }>(`${second.urls[i]}/health`))?.status === 'ok',
+            90_000,
+          ),
+        ).toBe(true);
+      const mine = Array.from({ length: 500 }, () => new Uint8Array(randomBytes(48)));
+      await bus.publish(
+        `${second.prefix}.payloads`,
+        mine.map((value) => ({ key: null, value })),
+      );
+      const want = mine.map((p) => Buffer.from(p).toString('hex'));
+      const ok = await waitFor(
+        async () => {
+          for (const m of second.members) {
+            const got = new Set(await orderedPayloads(second.prefix, m));
+            if (!want.every((w) => got.has(w))) return false;
+          }
+          return true;
+        },
+        120_000,
+        2000,
+      );
+      expect(ok).toBe(true);
+      for (const m of second.members) {
+        const got = await orderedPayloads(second.prefix, m);
+        expect(got.filter((p) => submitted.includes(p))).toEqual([]);
+      }
+      const after = await Promise.all(cluster.members.map((m) => orderedPayloads(cluster.prefix, m)));
+      expect(after).toEqual(before);
+    } finally {
+      await stopAll(second);
+      await dropSchemas(second.prefix);
+    }
   });
 });
