@@ -454,6 +454,7 @@ export class NodeRuntime {
   /** Appends the new part of the order to `consensus`, at expected revision = index - 1. */
   private async record(ordered: readonly OrderedEvent[]): Promise<void> {
     const records: OrderedRecord[] = [];
+    const orderedAt = Date.now();
     for (const o of ordered) {
       this.chain.append(o.event.id);
       records.push(orderedRecord(o, this.chain.head));
@@ -468,6 +469,8 @@ export class NodeRuntime {
         eventId: r.eventId,
         type: EVENT_TYPES.eventOrdered,
         data: new TextEncoder().encode(JSON.stringify(r)),
+        // Wall-clock time this node ordered it: for latency figures only, never audited.
+        metadata: { orderedAtMs: orderedAt },
       })),
       BigInt(records[0]!.consensusIndex - 1),
     );
