@@ -43,6 +43,31 @@ module.exports = {
       to: { path: '^projections/' },
     },
     {
+      name: 'one-adapter-per-client',
+      severity: 'error',
+      comment: 'each external client stays behind its one adapter module',
+      from: { pathNot: '^src/bus/kafka-bus\\.ts$' },
+      to: { path: '(^|/)node_modules/kafkajs/' },
+    },
+    {
+      name: 'one-adapter-per-client-pg',
+      severity: 'error',
+      from: { pathNot: '^src/eventstore/postgres-event-store\\.ts$' },
+      to: { path: '(^|/)node_modules/pg/' },
+    },
+    {
+      name: 'one-adapter-per-client-sqlite',
+      severity: 'error',
+      from: { pathNot: '^src/eventstore/sqlite-event-store\\.ts$' },
+      to: { path: '(^|/)node_modules/better-sqlite3/' },
+    },
+    {
+      name: 'one-adapter-per-client-esdb',
+      severity: 'error',
+      from: { pathNot: '^src/eventstore/eventstoredb-(event-store|mapping)\\.ts$' },
+      to: { path: '(^|/)node_modules/@eventstore/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

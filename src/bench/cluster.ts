@@ -2,12 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import pg from 'pg';
 import { sha256 } from '../../domain/crypto/index.js';
 import { decodeEvent } from '../../domain/shadowgraph/event.js';
 import type { CommsBus } from '../bus/comms-bus.js';
 import { openCommsBus } from '../bus/open.js';
 import { openEventStore } from '../eventstore/open.js';
+import { dropPostgresSchemas } from '../eventstore/postgres-event-store.js';
 import { networkPrefix } from '../node/genesis.js';
 import { type RunningNode, startNode, storeUrlFor } from '../node/launcher.js';
 import { writeNetwork } from '../node/network-files.js';
@@ -211,19 +211,10 @@ async function waitUntil(
 }
 
 async function dropSchemas(prefix: string): Promise<void> {
-  const client = new pg.Client({
-    connectionString: process.env.DAGGER_PG_URL ?? 'postgres://dagger:dagger@127.0.0.1:55432/dagger',
-  });
-  await client.connect();
-  try {
-    const rows = await client.query<{ nspname: string }>(
-      'SELECT nspname FROM pg_namespace WHERE nspname LIKE $1',
-      [`${prefix}%`],
-    );
-    for (const r of rows.rows) await client.query(`DROP SCHEMA "${r.nspname}" CASCADE`);
-  } finally {
-    await client.end();
-  }
+  await dropPostgresSchemas(
+    process.env.DAGGER_PG_URL ?? 'postgres://dagger:dagger@127.0.0.1:55432/dagger',
+    prefix,
+  );
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

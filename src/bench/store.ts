@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { EventStore, NewEvent } from '../eventstore/event-store.js';
-import { PostgresEventStore } from '../eventstore/postgres-event-store.js';
+import { dropPostgresSchemas, PostgresEventStore } from '../eventstore/postgres-event-store.js';
 import { SqliteEventStore } from '../eventstore/sqlite-event-store.js';
 
 /**
@@ -72,13 +71,7 @@ async function openBenchStore(options: StoreBenchOptions): Promise<OpenedStore> 
   const url = options.pgUrl ?? process.env.DAGGER_PG_URL ?? 'postgres://dagger:dagger@127.0.0.1:55432/dagger';
   const schema = `dagger_bench_${randomBytes(6).toString('hex')}`;
   const drop = async (): Promise<void> => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    } finally {
-      await client.end();
-    }
+    await dropPostgresSchemas(url, schema);
   };
   try {
     return { store: await PostgresEventStore.open({ url, schema }), cleanup: drop };

@@ -460,3 +460,20 @@ export class PostgresEventStore implements EventStore {
     return { table: this.table, lockKey: this.lockKey, sequence: this.sequence };
   }
 }
+
+/** Drops every schema whose name starts with the prefix (bench and test clean-up of whole networks). */
+export async function dropPostgresSchemas(url: string, prefix: string): Promise<string[]> {
+  checkSchemaName(prefix);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = await client.query<{ nspname: string }>(
+      'SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)',
+      [prefix],
+    );
+    for (const r of rows.rows) await client.query(`DROP SCHEMA IF EXISTS "${r.nspname}" CASCADE`);
+    return rows.rows.map((r) => r.nspname);
+  } finally {
+    await client.end();
+  }
+}
