@@ -79,6 +79,6 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: { extensions: ['.ts', '.js'] },
-    exclude: { path: '(^dist/|node_modules)' },
+    exclude: { path: '^dist/' },
   },
 };
