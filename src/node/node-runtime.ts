@@ -4,7 +4,13 @@ import { decodeEvent, type Hex, type SignedEvent, toHex } from '../../domain/sha
 import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
 import type { OrderedEvent } from '../../domain/shadowgraph/hashgraph.js';
 import { type Ready, ShadowGraphNode } from '../../domain/shadowgraph/node.js';
-import type { CommsBus, BusSubscription, Delivery } from '../bus/comms-bus.js';
+import {
+  type BusMessage,
+  type BusSubscription,
+  type CommsBus,
+  CommsBusError,
+  type Delivery,
+} from '../bus/comms-bus.js';
 import type { EventStore, NewEvent } from '../eventstore/event-store.js';
 import { OrderHashChain } from '../shared/order-hash.js';
 import { canonicalGenesis, type Genesis, genesisHash, networkPrefix, type NodeKey } from './genesis.js';
@@ -59,6 +65,8 @@ export interface NodeRuntimeOptions {
   readonly syncMs?: number;
   /** A payload accepted here and not ordered within this time goes into our own next event. */
   readonly orderTimeoutMs?: number;
+  /** How long start() waits for a bus that answers BUS_UNAVAILABLE (a broker still starting). */
+  readonly busStartupTimeoutMs?: number;
   readonly membershipChanges?: (round: number, ordered: readonly OrderedEvent[]) => MembershipChange[];
   readonly log?: (
     level: 'info' | 'warn' | 'error',
@@ -218,28 +226,26 @@ export class NodeRuntime {
     await this.restore();
 
     const members = genesis.members.map((m) => m.key);
-    await bus.ensureTopics([
-      { name: this.topics.payloads, partitions: PAYLOAD_PARTITIONS },
-      { name: this.topics.gossip, partitions: Math.max(1, members.length) },
-      ...members.map((m) => ({ name: this.topics.inbox(m), partitions: 1 })),
-    ]);
+    await this.retryBus('creating topics', () =>
+      bus.ensureTopics([
+        { name: this.topics.payloads, partitions: PAYLOAD_PARTITIONS },
+        { name: this.topics.gossip, partitions: Math.max(1, members.length) },
+        ...members.map((m) => ({ name: this.topics.inbox(m), partitions: 1 })),
+      ]),
+    );
     this.running = true;
     const me = this.self.slice(0, 16);
     const prefix = networkPrefix(genesis);
+    const subscribe = (
+      topic: string,
+      group: string,
+      fromBeginning: boolean,
+      handler: (b: readonly Delivery[]) => Promise<void>,
+    ) => this.retryBus(`joining ${group}`, () => bus.subscribe(topic, { group, fromBeginning }, handler));
     this.subscriptions.push(
-      await bus.subscribe(
-        this.topics.gossip,
-        { group: `${prefix}.gossip.${me}`, fromBeginning: false },
-        (b) => this.onGossip(b),
-      ),
-      await bus.subscribe(
-        this.topics.inbox(this.self),
-        { group: `${prefix}.inbox.${me}`, fromBeginning: false },
-        (b) => this.onInbox(b),
-      ),
-      await bus.subscribe(this.topics.payloads, { group: `${prefix}.intake`, fromBeginning: true }, (b) =>
-        this.onPayloads(b),
-      ),
+      await subscribe(this.topics.gossip, `${prefix}.gossip.${me}`, false, (b) => this.onGossip(b)),
+      await subscribe(this.topics.inbox(this.self), `${prefix}.inbox.${me}`, false, (b) => this.onInbox(b)),
+      await subscribe(this.topics.payloads, `${prefix}.intake`, true, (b) => this.onPayloads(b)),
     );
     const tickMs = this.options.tickMs ?? 5;
     this.timers.push(setInterval(() => void this.serial(() => this.tick()), tickMs));
@@ -353,7 +359,7 @@ export class NodeRuntime {
       this.self,
       events.map((e) => e.bytes),
     );
-    await this.options.bus.publish(
+    await this.send(
       this.topics.inbox(to),
       frames.map((value) => ({ key: this.self, value })),
     );
@@ -369,7 +375,7 @@ export class NodeRuntime {
     const peer = peers[this.lastSyncPeer++ % peers.length]!;
     this.stats.syncsSent++;
     const frame = encodeFrame({ kind: 'sync', from: this.self, known: [...this.node.graph.knownVector()] });
-    await this.options.bus.publish(this.topics.inbox(peer), [{ key: this.self, value: frame }]);
+    await this.send(this.topics.inbox(peer), [{ key: this.self, value: frame }]);
   }
 
   private decode(bytes: Uint8Array): SignedEvent | null {
@@ -393,36 +399,40 @@ export class NodeRuntime {
     await this.apply(this.node.receive(events), from);
   }
 
-  /** Performs a Ready's effects in contract order. */
+  /**
+   * Performs a Ready's effects in contract order: the durable ones first (own events, peers'
+   * events, the order), then the bus sends. A send that fails is only logged: a peer that
+   * missed our gossip gets it by sync, and a fetch is asked again when the orphan comes back.
+   */
   private async apply(ready: Ready, from: Hex | null): Promise<void> {
-    const { store, bus } = this.options;
-    if (ready.persist.length > 0) {
-      for (const e of ready.persist) {
-        try {
-          await store.append(STREAMS.shadowgraph(this.self), [asStored(e)], BigInt(e.body.seq - 1));
-        } catch (err) {
-          this.fail(new NodeRuntimeError('PERSIST_FAILED', `own event seq ${e.body.seq}: ${String(err)}`));
-          throw err;
-        }
-        this.stats.ownEvents++;
-        for (const p of e.body.payloads) {
-          const resolve = this.inclusion.get(p);
-          if (resolve) {
-            this.inclusion.delete(p);
-            resolve();
-          }
+    const { store } = this.options;
+    for (const e of ready.persist) {
+      try {
+        await store.append(STREAMS.shadowgraph(this.self), [asStored(e)], BigInt(e.body.seq - 1));
+      } catch (err) {
+        this.fail(new NodeRuntimeError('PERSIST_FAILED', `own event seq ${e.body.seq}: ${String(err)}`));
+        throw err;
+      }
+      this.stats.ownEvents++;
+      for (const p of e.body.payloads) {
+        const resolve = this.inclusion.get(p);
+        if (resolve) {
+          this.inclusion.delete(p);
+          resolve();
         }
       }
     }
     if (ready.accepted.length > 0) await this.persistPeers(ready.accepted);
-    if (ready.gossip.length > 0)
-      await bus.publish(
-        this.topics.gossip,
-        ready.gossip.map((e) => ({ key: this.self, value: e.bytes })),
-      );
+    if (ready.ordered.length > 0) await this.record(ready.ordered);
     this.stats.rejectedEvents += ready.rejected.length;
     this.stats.forks += ready.forks.length;
     for (const f of ready.forks) this.log('warn', 'fork detected', { creator: f.creator, seq: f.seq });
+
+    if (ready.gossip.length > 0)
+      await this.send(
+        this.topics.gossip,
+        ready.gossip.map((e) => ({ key: this.self, value: e.bytes })),
+      );
     if (ready.fetch.length > 0) {
       const target = from && from !== this.self ? from : this.randomPeer();
       if (target) {
@@ -433,10 +443,17 @@ export class NodeRuntime {
           ids: ready.fetch,
           known: [...this.node.graph.knownVector()],
         });
-        await bus.publish(this.topics.inbox(target), [{ key: this.self, value: frame }]);
+        await this.send(this.topics.inbox(target), [{ key: this.self, value: frame }]);
       }
     }
-    if (ready.ordered.length > 0) await this.record(ready.ordered);
+  }
+
+  private async send(topic: string, messages: readonly BusMessage[]): Promise<void> {
+    try {
+      await this.options.bus.publish(topic, messages);
+    } catch (err) {
+      this.log('warn', 'bus send failed', { topic, error: (err as Error).message });
+    }
   }
 
   private async persistPeers(events: readonly SignedEvent[]): Promise<void> {
@@ -525,6 +542,21 @@ export class NodeRuntime {
   }
 
   // ---------------------------------------------------------------- plumbing
+
+  /** A broker that is still starting (no group coordinator yet) is waited for, within a bound. */
+  private async retryBus<T>(what: string, step: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (this.options.busStartupTimeoutMs ?? 120_000);
+    for (let attempt = 1, delay = 250; ; attempt++, delay = Math.min(delay * 2, 5000)) {
+      try {
+        return await step();
+      } catch (err) {
+        const transient = err instanceof CommsBusError && err.code === 'BUS_UNAVAILABLE';
+        if (!transient || Date.now() + delay > deadline) throw err;
+        this.log('warn', `bus not ready while ${what}; retrying`, { attempt, error: (err as Error).message });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
 
   private serial<T>(fn: () => T | Promise<T>): Promise<T> {
     const run = this.mailbox.then(() => {
