@@ -608,14 +608,17 @@ function secretFor(seed: number, index: number): Uint8Array {
   return sha256(new TextEncoder().encode(`dagger-sim:${seed}:${index}`));
 }
 
-const ALL_BEHAVIORS: Behavior[] = [
+/** Every Byzantine behaviour; split-brain is drawn only with its episode. */
+export const BEHAVIORS: readonly Behavior[] = [
   'fork',
   'bad-signature',
   'withhold',
   'stale-parents',
   'lying-timestamps',
   'garbage',
+  'split-brain',
 ];
+const ALL_BEHAVIORS = BEHAVIORS.filter((b) => b !== 'split-brain');
 
 export function runOne(seed: number, opts: SimOptions): RunReport {
   const run = new Run(seed, opts);

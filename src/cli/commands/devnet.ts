@@ -1,16 +1,10 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { NodeDevnetOptions } from '../../devnet/node-devnet.js';
 import type { CliIo } from '../io.js';
 import { intInRange, nonEmpty } from '../parse.js';
 
-export interface DevnetCliOptions {
-  readonly nodes: number;
-  readonly port: number;
-  readonly data: string;
-  readonly bus: 'memory' | 'kafka';
-  readonly store: 'sqlite' | 'postgres' | 'eventstoredb';
-  readonly rate: number;
-}
+export type DevnetCliOptions = NodeDevnetOptions;
 
 function nonNegative(value: string): number {
   const n = Number(value);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Behavior } from '../../sim/simulator.js';
+import { type Behavior, BEHAVIORS } from '../../sim/simulator.js';
 import cliProgress from 'cli-progress';
 import type { CliIo } from '../io.js';
 import { intInRange } from '../parse.js';
@@ -18,21 +18,11 @@ export interface SimCliOptions {
   readonly json?: boolean;
 }
 
-const SIM_BEHAVIORS = [
-  'fork',
-  'bad-signature',
-  'withhold',
-  'stale-parents',
-  'lying-timestamps',
-  'garbage',
-  'split-brain',
-] as const satisfies readonly Behavior[];
-
 function parseBehaviors(value: string): Behavior[] {
   const list = value.split(',').map((b) => b.trim());
   for (const b of list)
-    if (!(SIM_BEHAVIORS as readonly string[]).includes(b))
-      throw new InvalidArgumentError(`unknown behaviour '${b}'; choose from ${SIM_BEHAVIORS.join(', ')}`);
+    if (!(BEHAVIORS as readonly string[]).includes(b))
+      throw new InvalidArgumentError(`unknown behaviour '${b}'; choose from ${BEHAVIORS.join(', ')}`);
   return list as Behavior[];
 }
 
@@ -52,7 +42,7 @@ export function registerSim(program: Command, io: CliIo): void {
     )
     .option(
       '--behaviors <list>',
-      `comma-separated Byzantine behaviours for every run (default: drawn per seed): ${SIM_BEHAVIORS.join(', ')}`,
+      `comma-separated Byzantine behaviours for every run (default: drawn per seed): ${BEHAVIORS.join(', ')}`,
       parseBehaviors,
     )
     .option('--json', 'print one JSON object on stdout and nothing else')
