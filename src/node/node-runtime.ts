@@ -140,7 +140,8 @@ export class NodeRuntime {
   private running = false;
   private failure: Error | null = null;
   private lastRound = -1;
-  private readonly inclusion = new Map<Uint8Array, () => void>();
+  /** Payloads taken from the bus, waiting for an own persisted event to hold them. */
+  private readonly inclusion = new Map<Uint8Array, { resolve: () => void; reject: (e: Error) => void }>();
   private readonly awaitingOrder = new Map<string, { payload: Uint8Array; deadline: number }>();
   private readonly orderedListeners: ((
     records: readonly OrderedRecord[],
@@ -261,10 +262,12 @@ export class NodeRuntime {
     this.running = false;
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+    // Intake not yet in a persisted event fails its batch, so the bus redelivers it elsewhere.
+    const stopping = new NodeRuntimeError('NOT_RUNNING', 'node stopping');
+    for (const w of this.inclusion.values()) w.reject(stopping);
+    this.inclusion.clear();
     for (const s of this.subscriptions.splice(0)) await s.stop().catch(() => undefined);
     await this.mailbox.catch(() => undefined);
-    for (const resolve of this.inclusion.values()) resolve();
-    this.inclusion.clear();
   }
 
   // ---------------------------------------------------------------- intake
@@ -281,7 +284,10 @@ export class NodeRuntime {
 
   private async onPayloads(batch: readonly Delivery[]): Promise<void> {
     const payloads = batch.map((d) => d.value);
-    const included = payloads.map((p) => new Promise<void>((resolve) => this.inclusion.set(p, resolve)));
+    if (!this.running) throw new NodeRuntimeError('NOT_RUNNING', 'node stopping');
+    const included = payloads.map(
+      (p) => new Promise<void>((resolve, reject) => this.inclusion.set(p, { resolve, reject })),
+    );
     await this.serial(() => {
       this.stats.payloadsIn += payloads.length;
       this.node.submit(payloads);
@@ -415,10 +421,10 @@ export class NodeRuntime {
       }
       this.stats.ownEvents++;
       for (const p of e.body.payloads) {
-        const resolve = this.inclusion.get(p);
-        if (resolve) {
+        const waiter = this.inclusion.get(p);
+        if (waiter) {
           this.inclusion.delete(p);
-          resolve();
+          waiter.resolve();
         }
       }
     }
