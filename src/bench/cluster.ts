@@ -81,7 +81,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
 
     const topic = topicsFor(layout.genesis).payloads;
     const started = Date.now();
-    const batchSize = 500;
+    const batchSize = 2000;
     for (let sent = 0; sent < opts.payloads;) {
       const n = Math.min(batchSize, opts.payloads - sent);
       const batch = Array.from({ length: n }, (_, i) => ({ key: null, value: benchPayload(sent + i) }));

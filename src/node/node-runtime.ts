@@ -137,6 +137,7 @@ export class NodeRuntime {
   private readonly subscriptions: BusSubscription[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private mailbox: Promise<unknown> = Promise.resolve();
+  private outbox: Promise<void> = Promise.resolve();
   private running = false;
   private failure: Error | null = null;
   private lastRound = -1;
@@ -268,6 +269,7 @@ export class NodeRuntime {
     this.inclusion.clear();
     for (const s of this.subscriptions.splice(0)) await s.stop().catch(() => undefined);
     await this.mailbox.catch(() => undefined);
+    await this.outbox;
   }
 
   // ---------------------------------------------------------------- intake
@@ -454,12 +456,19 @@ export class NodeRuntime {
     }
   }
 
-  private async send(topic: string, messages: readonly BusMessage[]): Promise<void> {
-    try {
-      await this.options.bus.publish(topic, messages);
-    } catch (err) {
-      this.log('warn', 'bus send failed', { topic, error: (err as Error).message });
-    }
+  /**
+   * Queues a send behind earlier ones (so gossip keeps its order) without holding the mailbox:
+   * whatever a send carries was persisted before it was queued.
+   */
+  private send(topic: string, messages: readonly BusMessage[]): Promise<void> {
+    this.outbox = this.outbox.then(async () => {
+      try {
+        await this.options.bus.publish(topic, messages);
+      } catch (err) {
+        this.log('warn', 'bus send failed', { topic, error: (err as Error).message });
+      }
+    });
+    return Promise.resolve();
   }
 
   private async persistPeers(events: readonly SignedEvent[]): Promise<void> {
