@@ -138,6 +138,7 @@ export class NodeRuntime {
   private readonly timers: NodeJS.Timeout[] = [];
   private mailbox: Promise<unknown> = Promise.resolve();
   private outbox: Promise<void> = Promise.resolve();
+  private readonly queued = new Set<string>();
   private running = false;
   private failure: Error | null = null;
   private lastRound = -1;
@@ -250,11 +251,11 @@ export class NodeRuntime {
       await subscribe(this.topics.payloads, `${prefix}.intake`, true, (b) => this.onPayloads(b)),
     );
     const tickMs = this.options.tickMs ?? 5;
-    this.timers.push(setInterval(() => void this.serial(() => this.tick()), tickMs));
+    this.timers.push(setInterval(() => this.enqueueOnce('tick', () => this.tick()), tickMs));
     this.timers.push(
-      setInterval(() => void this.serial(() => this.syncWithPeer()), this.options.syncMs ?? 500),
+      setInterval(() => this.enqueueOnce('sync', () => this.syncWithPeer()), this.options.syncMs ?? 500),
     );
-    this.timers.push(setInterval(() => void this.serial(() => this.resubmitOverdue()), 1000));
+    this.timers.push(setInterval(() => this.enqueueOnce('resubmit', () => this.resubmitOverdue()), 1000));
     await this.serial(() => this.syncWithPeer());
     this.log('info', 'node started', { self: me, network: prefix, consensusIndex: this.chain.length });
   }
@@ -571,6 +572,16 @@ export class NodeRuntime {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+  }
+
+  /** Timers add at most one pending step of each kind, so a slow mailbox never piles up ticks. */
+  private enqueueOnce(kind: string, step: () => unknown): void {
+    if (this.queued.has(kind)) return;
+    this.queued.add(kind);
+    void this.serial(() => {
+      this.queued.delete(kind);
+      return step();
+    }).catch(() => undefined);
   }
 
   private serial<T>(fn: () => T | Promise<T>): Promise<T> {
