@@ -1,4 +1,7 @@
+import { toHex } from '../crypto/index.js';
 import { ShadowGraphError } from './errors.js';
+
+export { toHex };
 
 /** Version 1 of the binary event encoding; docs/shadowgraph-encoding.md is its specification. */
 export const EVENT_ENCODING_VERSION = 1;
@@ -162,22 +165,6 @@ export function assembleEvent(
   const id = hash(bytes.subarray(0, bodyLength));
   bytes.set(sign(id), bodyLength);
   return { body, id, idHex: toHex(id), signature: bytes.subarray(bodyLength), bytes };
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-export function toHex(bytes: Uint8Array): Hex {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!];
-  return s;
-}
-
-export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(hex))
-    throw new ShadowGraphError('MALFORMED_EVENT', 'bad hex');
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
-  return out;
 }
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -1,3 +1,4 @@
+import { fromHex } from '../crypto/index.js';
 import { ShadowGraphError } from './errors.js';
 import { compareBytes, type Hex, type SignedEvent, toHex } from './event.js';
 import {
@@ -323,7 +324,7 @@ export class Hashgraph {
     if (c === undefined) {
       c = this.creatorKeys.length;
       this.creatorKeys.push(key);
-      this.creatorBytes.push(hexToBytes(key));
+      this.creatorBytes.push(fromHex(key));
       this.creatorIndex.set(key, c);
       this.bySeq.push(new Map());
       this.maxSeq.push(NONE);
@@ -836,10 +837,4 @@ export function weightedUpperMedian(stamps: readonly { ts: number; stake: number
     if (2 * acc > total) return s.ts;
   }
   return sorted[sorted.length - 1]?.ts ?? 0;
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
-  return out;
 }

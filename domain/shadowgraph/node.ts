@@ -130,10 +130,11 @@ export class ShadowGraphNode {
 
   receive(events: readonly SignedEvent[]): Ready {
     const ready = emptyReady();
+    // Walked by index: restore() hands over a whole store, and shift() would make that quadratic.
     const queue = [...events];
     const missing = new Set<Hex>();
-    while (queue.length > 0) {
-      const e = queue.shift()!;
+    for (let next = 0; next < queue.length; next++) {
+      const e = queue[next]!;
       const result = this.graph.insert(e);
       switch (result.status) {
         case 'inserted': {

@@ -164,7 +164,11 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     );
     for (const n of inProcess) await n.stop().catch(() => undefined);
     await publisher.close().catch(() => undefined);
-    if (opts.store === 'postgres') await dropSchemas(networkPrefix(layout.genesis)).catch(() => undefined);
+    if (opts.store === 'postgres')
+      await dropPostgresSchemas(
+        process.env.DAGGER_PG_URL ?? 'postgres://dagger:dagger@127.0.0.1:55432/dagger',
+        networkPrefix(layout.genesis),
+      ).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -208,13 +212,6 @@ async function waitUntil(
     await sleep(everyMs);
   }
   throw new Error(`bench cluster: timed out waiting for ${what}`);
-}
-
-async function dropSchemas(prefix: string): Promise<void> {
-  await dropPostgresSchemas(
-    process.env.DAGGER_PG_URL ?? 'postgres://dagger:dagger@127.0.0.1:55432/dagger',
-    prefix,
-  );
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

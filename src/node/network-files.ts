@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeGenesis, type Genesis, type NodeKey } from './genesis.js';
 import type { NodeConfig } from './launcher.js';
-import { readGenesisFile, readKeyFile } from './launcher.js';
+import { loadNodeConfig, readGenesisFile, readKeyFile } from './launcher.js';
 
 export interface NetworkLayout {
   readonly genesis: Genesis;
@@ -69,6 +69,7 @@ export function readNetwork(dir: string): NetworkLayout | null {
     const nodeDir = join(dir, `node-${i}`);
     keys.push(readKeyFile(join(nodeDir, 'key.json')));
     configFiles.push(join(nodeDir, 'config.json'));
+    configs.push(loadNodeConfig(join(nodeDir, 'config.json')));
   }
   return { genesis, keys, configFiles, configs };
 }

@@ -149,7 +149,7 @@ export class NodeRuntime {
     records: readonly OrderedRecord[],
     events: readonly OrderedEvent[],
   ) => void)[] = [];
-  private lastSyncPeer = 0;
+  private peerTurn = 0;
 
   constructor(private readonly options: NodeRuntimeOptions) {
     this.self = options.key.publicKey;
@@ -195,10 +195,6 @@ export class NodeRuntime {
 
   forkCount(): number {
     return this.node ? this.node.graph.forkEvidence.length : 0;
-  }
-
-  graph() {
-    return this.node.graph;
   }
 
   onOrdered(listener: (records: readonly OrderedRecord[], events: readonly OrderedEvent[]) => void): void {
@@ -379,9 +375,8 @@ export class NodeRuntime {
   }
 
   private async syncWithPeer(): Promise<void> {
-    const peers = this.options.genesis.members.map((m) => m.key).filter((k) => k !== this.self);
-    if (peers.length === 0 || !this.running) return;
-    const peer = peers[this.lastSyncPeer++ % peers.length]!;
+    const peer = this.nextPeer();
+    if (!peer || !this.running) return;
     this.stats.syncsSent++;
     const frame = encodeFrame({ kind: 'sync', from: this.self, known: [...this.node.graph.knownVector()] });
     await this.send(this.topics.inbox(peer), [{ key: this.self, value: frame }]);
@@ -443,7 +438,7 @@ export class NodeRuntime {
         ready.gossip.map((e) => ({ key: this.self, value: e.bytes })),
       );
     if (ready.fetch.length > 0) {
-      const target = from && from !== this.self ? from : this.randomPeer();
+      const target = from && from !== this.self ? from : this.nextPeer();
       if (target) {
         this.stats.fetchesSent++;
         const frame = encodeFrame({
@@ -491,7 +486,9 @@ export class NodeRuntime {
     for (const o of ordered) {
       this.chain.append(o.event.id);
       records.push(orderedRecord(o, this.chain.head));
-      for (const p of o.event.body.payloads) this.awaitingOrder.delete(payloadKey(p));
+      // Hashing every ordered payload is only worth it while accept() watches some.
+      if (this.awaitingOrder.size > 0)
+        for (const p of o.event.body.payloads) this.awaitingOrder.delete(payloadKey(p));
       this.stats.orderedPayloads += o.event.body.payloads.length;
     }
     this.stats.orderedEvents += ordered.length;
@@ -601,9 +598,10 @@ export class NodeRuntime {
     this.log('error', 'node stopped', { error: err.message });
   }
 
-  private randomPeer(): Hex | null {
+  /** The other members in turn, so syncs and fetches spread over every peer. */
+  private nextPeer(): Hex | null {
     const peers = this.options.genesis.members.map((m) => m.key).filter((k) => k !== this.self);
-    return peers.length > 0 ? peers[this.lastSyncPeer++ % peers.length]! : null;
+    return peers.length > 0 ? peers[this.peerTurn++ % peers.length]! : null;
   }
 
   private log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {

@@ -266,7 +266,7 @@ class HonestMember implements Member {
   readonly key: Hex;
   node: ShadowGraphNode | null = null;
   private readonly store: SignedEvent[] = [];
-  private readonly stored = new Set<Hex>();
+  private readonly stored = new Map<Hex, SignedEvent>();
   private readonly byCreator = new Map<Hex, number[]>();
   private readonly queued: Uint8Array[] = [];
   private readonly included = new Set<string>();
@@ -332,7 +332,7 @@ class HonestMember implements Member {
 
   private persist(e: SignedEvent): void {
     if (this.stored.has(e.idHex)) return;
-    this.stored.add(e.idHex);
+    this.stored.set(e.idHex, e);
     const creator = toHex(e.body.creator);
     let list = this.byCreator.get(creator);
     if (!list) this.byCreator.set(creator, (list = []));
@@ -369,7 +369,7 @@ class HonestMember implements Member {
         const events = this.node.graph.ancestryFor(msg.ids, msg.known);
         const found = new Set(events.map((e) => e.idHex));
         for (const id of msg.ids) {
-          const e = found.has(id) ? undefined : this.storeGet(id);
+          const e = found.has(id) ? undefined : this.stored.get(id);
           if (e) events.unshift(e);
         }
         const bytes = events.map((e) => e.bytes);
@@ -378,10 +378,6 @@ class HonestMember implements Member {
         break;
       }
     }
-  }
-
-  private storeGet(id: Hex): SignedEvent | undefined {
-    return this.stored.has(id) ? this.store.find((e) => e.idHex === id) : undefined;
   }
 
   /** What a peer with this known vector lacks, from the store (which outlives pruning), parents first. */

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { sha256, toHex } from '../../../domain/crypto/index.js';
 import { decodeEvent } from '../../../domain/shadowgraph/event.js';
+import { dropPostgresSchemas } from '../../../src/eventstore/postgres-event-store.js';
 
 /** Runs real `dagger node` processes from dist/ (built by `npm run build`). */
 export const CLI = resolve('dist/src/cli/main.js');
@@ -150,15 +151,5 @@ export async function orderedPayloads(prefix: string, member: string): Promise<s
 }
 
 export async function dropSchemas(prefix: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    const rows = await client.query<{ nspname: string }>(
-      `SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`,
-      [`${prefix}%`],
-    );
-    for (const r of rows.rows) await client.query(`DROP SCHEMA "${r.nspname}" CASCADE`);
-  } finally {
-    await client.end();
-  }
+  await dropPostgresSchemas(PG_URL, prefix);
 }
