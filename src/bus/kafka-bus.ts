@@ -158,6 +158,9 @@ const REBALANCE_TYPES = new Set([
   'FENCED_INSTANCE_ID',
 ]);
 
+/** How many fresh producers one send may try before it reports the failure. */
+const PRODUCER_RESETS = 8;
+
 /** Producer states that only a new producer id clears. */
 const PRODUCER_RESET_TYPES = new Set([
   'OUT_OF_ORDER_SEQUENCE_NUMBER',
@@ -572,8 +575,11 @@ export class KafkaCommsBus implements CommsBus {
         });
         return;
       } catch (e) {
-        if (attempt < 2 && hasType(e, PRODUCER_RESET_TYPES)) {
+        // kafkajs's idempotent producer can lose its sequence across a broker restart, and a
+        // fresh producer id may meet the same while partitions still move: reset, back off, retry.
+        if (attempt < PRODUCER_RESETS && hasType(e, PRODUCER_RESET_TYPES)) {
           await this.resetProducer(current);
+          await sleep(backoffMs({ initialMs: 250, maxMs: 4_000 }, attempt));
           continue;
         }
         throw toCommsBusError(e, `publish to ${topic}`);

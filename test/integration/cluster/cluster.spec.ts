@@ -52,6 +52,33 @@ describe('a four-process cluster on Kafka and PostgreSQL', () => {
     return true;
   };
 
+  /** What each node has, for a failure message worth reading. */
+  const diagnose = async (label: string) => {
+    const want = new Set(submitted);
+    const lines: string[] = [`${label}: ${want.size} submitted`];
+    for (const [i, m] of cluster.members.entries()) {
+      const got = await orderedPayloads(cluster.prefix, m).catch(() => [] as string[]);
+      const have = new Set(got);
+      const missing = [...want].filter((p) => !have.has(p)).length;
+      const head = await getJson<Head>(`${cluster.urls[i]}/v1/ledger/head`);
+      const metrics = await fetch(`${cluster.urls[i]}/metrics`, { signal: AbortSignal.timeout(3000) })
+        .then((r) => r.text())
+        .catch(() => '');
+      const stats = metrics
+        .split('\n')
+        .filter((l) => l.startsWith('dagger_') && !l.includes('bucket'))
+        .join('; ');
+      lines.push(
+        `node ${i}: ordered ${got.length} (missing ${missing}), head ${JSON.stringify(head)}, ${stats}`,
+        processLog(cluster.procs[i] ?? null)
+          .split('\n')
+          .slice(-15)
+          .join('\n'),
+      );
+    }
+    process.stderr.write(lines.join('\n') + '\n');
+  };
+
   const expectSameOrderHash = async () => {
     const heads = await Promise.all(cluster.urls.map((u) => getJson<Head>(`${u}/v1/ledger/head`)));
     expect(heads.every((h) => h !== null)).toBe(true);
@@ -85,6 +112,7 @@ describe('a four-process cluster on Kafka and PostgreSQL', () => {
   it('orders 10,000 payloads from the bus on every node, each once, with equal order hashes', async () => {
     await publish(10_000);
     const done = await waitFor(() => allOrderedEverywhere(cluster.members), 240_000, 3000);
+    if (!done) await diagnose(expect.getState().currentTestName ?? 'test');
     expect(done).toBe(true);
     for (const m of cluster.members) {
       const got = await orderedPayloads(cluster.prefix, m);
@@ -104,6 +132,7 @@ describe('a four-process cluster on Kafka and PostgreSQL', () => {
     startProcess(cluster, victim);
     expect(await waitFor(healthy(victim), 90_000)).toBe(true);
     const done = await waitFor(() => allOrderedEverywhere(cluster.members), 240_000, 3000);
+    if (!done) await diagnose(expect.getState().currentTestName ?? 'test');
     expect(done).toBe(true);
     const index = await expectSameOrderHash();
     expect(index).toBeGreaterThan(0);
@@ -116,6 +145,7 @@ describe('a four-process cluster on Kafka and PostgreSQL', () => {
     await publishing;
     await publish(2000);
     const done = await waitFor(() => allOrderedEverywhere(cluster.members), 240_000, 3000);
+    if (!done) await diagnose(expect.getState().currentTestName ?? 'test');
     expect(done).toBe(true);
     for (const m of cluster.members) {
       const got = await orderedPayloads(cluster.prefix, m);

@@ -1,0 +1,172 @@
+import canonicalize from 'canonicalize';
+import type { z } from 'zod';
+import { fromHex, type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
+import {
+  envelopeShape,
+  LIMITS,
+  PAYLOAD_SCHEMAS,
+  PAYLOAD_TYPES,
+  type Payload,
+  type PayloadInput,
+  type PayloadType,
+} from './schemas.js';
+
+/**
+ * The signed envelope `{"payload": {...}, "signer": hex, "signature": hex}` of DESIGN.md.
+ *
+ * - The signature covers `SIGNING_DOMAIN` followed by the RFC 8785 (JCS) encoding of `payload`
+ *   exactly as the client wrote it (defaults not filled in).
+ * - The bytes that travel and that the ledger orders are the JCS encoding of the whole envelope;
+ *   the payload id is the hex sha256 of those bytes.
+ * - Strict RFC 8032 signatures are not malleable, so one signed payload has one id.
+ */
+
+export const SIGNING_DOMAIN = 'DAGGER payload v1\n';
+
+export interface Envelope {
+  readonly payload: Record<string, unknown> & { readonly type: string };
+  readonly signer: string;
+  readonly signature: string;
+}
+
+export type PayloadErrorCode =
+  | 'MALFORMED_JSON'
+  | 'NOT_CANONICAL'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'INVALID_ENVELOPE'
+  | 'UNKNOWN_PAYLOAD_TYPE'
+  | 'INVALID_PAYLOAD'
+  | 'BAD_SIGNATURE';
+
+export interface PayloadIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface PayloadError {
+  readonly code: PayloadErrorCode;
+  readonly message: string;
+  readonly details?: readonly PayloadIssue[];
+}
+
+/** A request that passed every check that needs no ordered state. */
+export interface OpenedPayload {
+  readonly payloadId: string;
+  readonly bytes: Uint8Array;
+  readonly envelope: Envelope;
+  readonly payload: Payload;
+}
+
+export type Opened =
+  { readonly ok: true; readonly value: OpenedPayload } | { readonly ok: false; readonly error: PayloadError };
+
+export interface EnvelopePorts {
+  readonly verify: SignatureVerifier;
+  readonly hash: (data: Uint8Array) => Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function jcs(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('value has no JSON encoding');
+  return text;
+}
+
+export function signingBytes(payload: object): Uint8Array {
+  return utf8.encode(SIGNING_DOMAIN + jcs(payload));
+}
+
+export function encodeEnvelope(envelope: Envelope): Uint8Array {
+  return utf8.encode(jcs(envelope));
+}
+
+export function payloadIdOf(bytes: Uint8Array, hash: (data: Uint8Array) => Uint8Array): string {
+  return toHex(hash(bytes));
+}
+
+/** Signs a payload as a client does. The payload is not validated here; judge the result to see it. */
+export function signPayload(
+  payload: PayloadInput | (Record<string, unknown> & { type: string }),
+  signer: Signer,
+  hash: (data: Uint8Array) => Uint8Array,
+): { envelope: Envelope; bytes: Uint8Array; payloadId: string } {
+  const envelope: Envelope = {
+    payload: payload as Envelope['payload'],
+    signer: toHex(signer.publicKey),
+    signature: toHex(signer.sign(signingBytes(payload))),
+  };
+  const bytes = encodeEnvelope(envelope);
+  return { envelope, bytes, payloadId: payloadIdOf(bytes, hash) };
+}
+
+const fail = (code: PayloadErrorCode, message: string, details?: PayloadIssue[]): Opened => ({
+  ok: false,
+  error: details ? { code, message, details } : { code, message },
+});
+
+function issues(error: z.ZodError, prefix: string): PayloadIssue[] {
+  return error.issues.map((i) => ({
+    path: [prefix, ...i.path.map(String)].filter((s) => s !== '').join('.'),
+    message: i.message,
+  }));
+}
+
+/**
+ * Judges a parsed JSON value as an envelope: shape, payload type and fields, size of its
+ * canonical bytes, and the signature. What the API calls on a request body.
+ */
+export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
+  const shape = envelopeShape.safeParse(value);
+  if (!shape.success) return fail('INVALID_ENVELOPE', 'not a signed envelope', issues(shape.error, ''));
+  const envelope = shape.data as Envelope;
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeEnvelope(envelope);
+  } catch {
+    return fail('INVALID_ENVELOPE', 'the envelope has no canonical JSON encoding');
+  }
+  if (bytes.length > LIMITS.envelopeBytes)
+    return fail(
+      'PAYLOAD_TOO_LARGE',
+      `the canonical envelope is ${bytes.length} bytes; the limit is ${LIMITS.envelopeBytes}`,
+    );
+  const type = envelope.payload.type;
+  if (!(PAYLOAD_TYPES as string[]).includes(type))
+    return fail('UNKNOWN_PAYLOAD_TYPE', `unknown payload type "${type}"; known: ${PAYLOAD_TYPES.join(', ')}`);
+  const parsed = PAYLOAD_SCHEMAS[type as PayloadType].safeParse(envelope.payload);
+  if (!parsed.success)
+    return fail('INVALID_PAYLOAD', `invalid ${type} payload`, issues(parsed.error, 'payload'));
+  const good = ports.verify.verify(
+    fromHex(envelope.signature),
+    signingBytes(envelope.payload),
+    fromHex(envelope.signer),
+  );
+  if (!good) return fail('BAD_SIGNATURE', 'the signature does not match the payload and signer');
+  return {
+    ok: true,
+    value: { payloadId: payloadIdOf(bytes, ports.hash), bytes, envelope, payload: parsed.data as Payload },
+  };
+}
+
+/**
+ * Judges payload bytes taken from the ledger: they must be the canonical encoding of a valid
+ * envelope, so one request has exactly one id however a node wrapped it.
+ */
+export function openPayloadBytes(bytes: Uint8Array, ports: EnvelopePorts): Opened {
+  if (bytes.length > LIMITS.envelopeBytes)
+    return fail('PAYLOAD_TOO_LARGE', `${bytes.length} bytes; the limit is ${LIMITS.envelopeBytes}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(strictUtf8.decode(bytes));
+  } catch {
+    return fail('MALFORMED_JSON', 'not UTF-8 JSON');
+  }
+  const judged = judgeEnvelope(value, ports);
+  if (!judged.ok) return judged;
+  const canonical = judged.value.bytes;
+  if (canonical.length !== bytes.length || !canonical.every((b, i) => b === bytes[i]))
+    return fail('NOT_CANONICAL', 'the bytes are not the canonical (RFC 8785) encoding of the envelope');
+  return judged;
+}
