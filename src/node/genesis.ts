@@ -13,7 +13,31 @@ export interface Genesis {
   readonly defaultQuota: { readonly maxVms: number; readonly maxVcpus: number };
   /** Most stake one operator proposal may ask for. */
   readonly maxProposalStake: number;
+  /** Hosts registered from the start, so a fresh network can schedule VMs. */
+  readonly hosts: readonly GenesisHost[];
+  readonly processor: ProcessorSettings;
 }
+
+export interface GenesisHost {
+  readonly hostId: string;
+  readonly operator: string;
+  /** `none` until an operator points it at libvirt: VMs there are reported blocked with their plan. */
+  readonly libvirtUri: string;
+  readonly capacity: { readonly vcpus: number; readonly memoryMiB: number; readonly diskGiB: number };
+}
+
+export interface ProcessorSettings {
+  /** Consensus time an operator has to report on a request before it fails with "operator timeout". */
+  readonly operationDeadlineMs: number;
+  /** Furthest a payload's expiresAt may lie ahead of consensus time. */
+  readonly maxPayloadTtlMs: number;
+}
+
+export const DEFAULT_PROCESSOR: ProcessorSettings = {
+  operationDeadlineMs: 300_000,
+  maxPayloadTtlMs: 3_600_000,
+};
+export const DEFAULT_HOST_CAPACITY = { vcpus: 64, memoryMiB: 262_144, diskGiB: 4_096 } as const;
 
 export interface GenesisMember extends MemberStake {
   readonly endpoint: string;
@@ -88,6 +112,22 @@ export function parseGenesis(json: unknown): Genesis {
   if (!g.defaultQuota || !isInt(g.defaultQuota.maxVms, 0) || !isInt(g.defaultQuota.maxVcpus, 0))
     throw new GenesisError('bad default quota');
   if (!isInt(g.maxProposalStake, 1)) throw new GenesisError('bad maxProposalStake');
+  if (!Array.isArray(g.hosts)) throw new GenesisError('hosts missing');
+  const hostIds = new Set<string>();
+  for (const h of g.hosts) {
+    if (typeof h.hostId !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(h.hostId) || hostIds.has(h.hostId))
+      throw new GenesisError(`bad or duplicate host id ${String(h.hostId)}`);
+    hostIds.add(h.hostId);
+    if (!keys.has(h.operator)) throw new GenesisError(`host ${h.hostId}: operator is not a member`);
+    if (typeof h.libvirtUri !== 'string' || h.libvirtUri.length === 0)
+      throw new GenesisError(`host ${h.hostId}: libvirtUri missing`);
+    const c = h.capacity;
+    if (!c || !isInt(c.vcpus, 0) || !isInt(c.memoryMiB, 0) || !isInt(c.diskGiB, 0))
+      throw new GenesisError(`host ${h.hostId}: bad capacity`);
+  }
+  const p = g.processor;
+  if (!p || !isInt(p.operationDeadlineMs, 1) || !isInt(p.maxPayloadTtlMs, 1))
+    throw new GenesisError('bad processor settings');
   return g as Genesis;
 }
 
@@ -106,6 +146,7 @@ export function makeGenesis(
   secrets: readonly Uint8Array[],
   endpoint: (i: number) => string,
   consensus: ConsensusSettings = DEFAULT_CONSENSUS,
+  libvirtUri = 'none',
 ): { genesis: Genesis; keys: NodeKey[] } {
   const keys = secrets.map(nodeKeyFromSecret);
   const genesis: Genesis = {
@@ -116,6 +157,13 @@ export function makeGenesis(
     accounts: [],
     defaultQuota: { maxVms: 16, maxVcpus: 64 },
     maxProposalStake: 100,
+    hosts: keys.map((k, i) => ({
+      hostId: `host-${i}`,
+      operator: k.publicKey,
+      libvirtUri,
+      capacity: DEFAULT_HOST_CAPACITY,
+    })),
+    processor: DEFAULT_PROCESSOR,
   };
   return { genesis: parseGenesis(JSON.parse(JSON.stringify(genesis))), keys };
 }

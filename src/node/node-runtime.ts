@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { sha256, signerFromSecretKey, strictVerifier, fromHex } from '../../domain/crypto/index.js';
 import { decodeEvent, type Hex, type SignedEvent, toHex } from '../../domain/shadowgraph/event.js';
 import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
@@ -12,6 +13,7 @@ import {
   type Delivery,
 } from '../bus/comms-bus.js';
 import type { EventStore, NewEvent } from '../eventstore/event-store.js';
+import type { LedgerRecord } from '../../domain/processor/events.js';
 import { OrderHashChain } from '../shared/order-hash.js';
 import { canonicalGenesis, type Genesis, genesisHash, networkPrefix, type NodeKey } from './genesis.js';
 import { decodeFrame, encodeFrame, eventFrames, type InboxFrame } from './wire.js';
@@ -28,6 +30,7 @@ import { decodeFrame, encodeFrame, eventFrames, type InboxFrame } from './wire.j
 export const STREAMS = {
   genesis: 'genesis',
   consensus: 'consensus',
+  ledger: 'ledger',
   shadowgraph: (creator: Hex) => `shadowgraph-${creator}`,
 } as const;
 
@@ -35,7 +38,22 @@ export const EVENT_TYPES = {
   genesis: 'Genesis',
   shadowgraphEvent: 'ShadowGraphEvent',
   eventOrdered: 'EventOrdered',
+  ledgerRecord: 'LedgerRecord',
 } as const;
+
+/**
+ * The deterministic processor as the runtime drives it. `onRound` runs inside the core's
+ * membership port, once per decided round in order, so membership derives from the ledger.
+ * Records it produces are taken with `drain` and appended to `ledger` after `consensus`.
+ */
+export interface LedgerPort {
+  onRound(round: number, ordered: readonly OrderedEvent[]): MembershipChange[];
+  drain(): readonly LedgerRecord[];
+  /** The state root after the last decided round, with that round; null before the first. */
+  latestRoot(): { readonly round: number; readonly root: Uint8Array } | null;
+  /** The root this node computed for a round it decided recently, if it still remembers it. */
+  rootOf(round: number): Uint8Array | undefined;
+}
 
 export interface Topics {
   readonly payloads: string;
@@ -67,6 +85,8 @@ export interface NodeRuntimeOptions {
   readonly orderTimeoutMs?: number;
   /** How long start() waits for a bus that answers BUS_UNAVAILABLE (a broker still starting). */
   readonly busStartupTimeoutMs?: number;
+  /** Without it payloads stay opaque (benches, consensus-only tests). Excludes `membershipChanges`. */
+  readonly ledger?: LedgerPort;
   readonly membershipChanges?: (round: number, ordered: readonly OrderedEvent[]) => MembershipChange[];
   readonly log?: (
     level: 'info' | 'warn' | 'error',
@@ -97,7 +117,7 @@ export interface OrderedRecord {
 
 export class NodeRuntimeError extends Error {
   constructor(
-    readonly code: 'GENESIS_MISMATCH' | 'STORE_DIVERGED' | 'NOT_RUNNING' | 'PERSIST_FAILED',
+    readonly code: 'GENESIS_MISMATCH' | 'STORE_DIVERGED' | 'NOT_RUNNING' | 'PERSIST_FAILED' | 'BAD_OPTIONS',
     message: string,
   ) {
     super(`${code}: ${message}`);
@@ -115,6 +135,9 @@ export interface NodeStats {
   orderedPayloads: number;
   fetchesSent: number;
   syncsSent: number;
+  ledgerRecords: number;
+  /** Peers' events whose state root differs from ours for the same round. */
+  stateRootMismatches: number;
 }
 
 export class NodeRuntime {
@@ -130,7 +153,16 @@ export class NodeRuntime {
     orderedPayloads: 0,
     fetchesSent: 0,
     syncsSent: 0,
+    ledgerRecords: 0,
+    stateRootMismatches: 0,
   };
+  /** The last state-root disagreement seen, for /health. */
+  lastRootMismatch: {
+    readonly creator: Hex;
+    readonly round: number;
+    readonly theirs: string;
+    readonly ours: string;
+  } | null = null;
   private node!: ShadowGraphNode;
   private readonly chain = new OrderHashChain(1 << 16);
   private readonly clock: () => number;
@@ -149,6 +181,8 @@ export class NodeRuntime {
     records: readonly OrderedRecord[],
     events: readonly OrderedEvent[],
   ) => void)[] = [];
+  private readonly ledgerListeners: ((records: readonly LedgerRecord[]) => void)[] = [];
+  private ledgerLength = 0;
   private peerTurn = 0;
 
   constructor(private readonly options: NodeRuntimeOptions) {
@@ -170,7 +204,7 @@ export class NodeRuntime {
       round: this.lastRound,
       consensusIndex: this.chain.length,
       orderHash: this.chain.head,
-      stateRoot: null,
+      stateRoot: rootHex(this.options.ledger?.latestRoot()?.root),
     };
   }
 
@@ -201,6 +235,15 @@ export class NodeRuntime {
     this.orderedListeners.push(listener);
   }
 
+  /** Ledger records once they are durable in `ledger`, in order. */
+  onLedger(listener: (records: readonly LedgerRecord[]) => void): void {
+    this.ledgerListeners.push(listener);
+  }
+
+  get ledgerSize(): number {
+    return this.ledgerLength;
+  }
+
   // ---------------------------------------------------------------- lifecycle
 
   async start(): Promise<void> {
@@ -220,7 +263,7 @@ export class NodeRuntime {
         idleMicros: settings.heartbeatMs.idle * 1000,
         eagerMicros: settings.heartbeatMs.eager * 1000,
       },
-      ...(this.options.membershipChanges ? { membershipChanges: this.options.membershipChanges } : {}),
+      ...this.membershipPort(),
     });
     await this.restore();
 
@@ -254,6 +297,14 @@ export class NodeRuntime {
     this.timers.push(setInterval(() => this.enqueueOnce('resubmit', () => this.resubmitOverdue()), 1000));
     await this.serial(() => this.syncWithPeer());
     this.log('info', 'node started', { self: me, network: prefix, consensusIndex: this.chain.length });
+  }
+
+  private membershipPort(): { membershipChanges?: NodeRuntimeOptions['membershipChanges'] } {
+    const { ledger, membershipChanges } = this.options;
+    if (ledger && membershipChanges)
+      throw new NodeRuntimeError('BAD_OPTIONS', 'give either a ledger or membershipChanges, not both');
+    if (ledger) return { membershipChanges: (r, ordered) => ledger.onRound(r, ordered) };
+    return membershipChanges ? { membershipChanges } : {};
   }
 
   async stop(): Promise<void> {
@@ -426,8 +477,12 @@ export class NodeRuntime {
         }
       }
     }
-    if (ready.accepted.length > 0) await this.persistPeers(ready.accepted);
+    if (ready.accepted.length > 0) {
+      await this.persistPeers(ready.accepted);
+      this.checkRoots(ready.accepted);
+    }
     if (ready.ordered.length > 0) await this.record(ready.ordered);
+    await this.recordLedger();
     this.stats.rejectedEvents += ready.rejected.length;
     this.stats.forks += ready.forks.length;
     for (const f of ready.forks) this.log('warn', 'fork detected', { creator: f.creator, seq: f.seq });
@@ -507,6 +562,44 @@ export class NodeRuntime {
     for (const l of this.orderedListeners) l(records, ordered);
   }
 
+  /** Appends what the processor decided to `ledger`, at expected revision = its first index - 1. */
+  private async recordLedger(): Promise<void> {
+    const ledger = this.options.ledger;
+    if (!ledger) return;
+    const records = ledger.drain();
+    const latest = ledger.latestRoot();
+    if (latest) this.node.setStateRoot(encodeRoundRoot(latest.round, latest.root));
+    if (records.length === 0) return;
+    await this.options.store.append(
+      STREAMS.ledger,
+      records.map(storedLedgerRecord),
+      BigInt(this.ledgerLength - 1),
+    );
+    this.ledgerLength += records.length;
+    this.stats.ledgerRecords += records.length;
+    for (const l of this.ledgerListeners) l(records);
+  }
+
+  /** A peer whose event carries a root for a round we decided, and a different one, is reported. */
+  private checkRoots(events: readonly SignedEvent[]): void {
+    const ledger = this.options.ledger;
+    if (!ledger) return;
+    for (const e of events) {
+      const theirs = decodeRoundRoot(e.body.stateRoot);
+      if (!theirs) continue;
+      const ours = ledger.rootOf(theirs.round);
+      if (!ours || equalBytes(ours, theirs.root)) continue;
+      this.stats.stateRootMismatches++;
+      this.lastRootMismatch = {
+        creator: toHex(e.body.creator),
+        round: theirs.round,
+        theirs: toHex(theirs.root),
+        ours: toHex(ours),
+      };
+      this.log('error', 'a peer reports a different state root', this.lastRootMismatch);
+    }
+  }
+
   // ---------------------------------------------------------------- restore
 
   private async ensureGenesis(): Promise<void> {
@@ -551,7 +644,35 @@ export class NodeRuntime {
     if (derived.length > 0)
       this.lastRound = derived[Math.min(derived.length, stored.length) - 1]?.roundReceived ?? -1;
     if (derived.length > stored.length) await this.record(derived.slice(stored.length));
-    this.log('info', 'restored from the store', { events: events.length, ordered: derived.length });
+    await this.restoreLedger();
+    this.log('info', 'restored from the store', {
+      events: events.length,
+      ordered: derived.length,
+      ledger: this.ledgerLength,
+    });
+  }
+
+  /** The processor re-derived the ledger while the core replayed; the store must hold a prefix of it. */
+  private async restoreLedger(): Promise<void> {
+    const ledger = this.options.ledger;
+    if (!ledger) return;
+    const derived = ledger.drain();
+    let i = 0;
+    for await (const r of this.options.store.readStream(STREAMS.ledger)) {
+      const mine = derived[i];
+      if (!mine || r.eventId !== ledgerEventId(mine))
+        throw new NodeRuntimeError(
+          'STORE_DIVERGED',
+          `ledger[${i}] is ${r.eventId}, re-derived ${mine ? ledgerEventId(mine) : 'nothing'}`,
+        );
+      i++;
+    }
+    this.ledgerLength = i;
+    const rest = derived.slice(i);
+    if (rest.length === 0) return;
+    await this.options.store.append(STREAMS.ledger, rest.map(storedLedgerRecord), BigInt(i - 1));
+    this.ledgerLength += rest.length;
+    for (const l of this.ledgerListeners) l(rest);
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -629,4 +750,36 @@ function orderedRecord(o: OrderedEvent, orderHash: string): OrderedRecord {
 
 export function payloadKey(payload: Uint8Array): string {
   return toHex(sha256(payload));
+}
+
+/** A ledger record as stored: its canonical (JCS) JSON, and the hash of that as its id. */
+export function storedLedgerRecord(record: LedgerRecord): NewEvent {
+  const data = new TextEncoder().encode(canonicalize(record) ?? '');
+  return { eventId: toHex(sha256(data)), type: EVENT_TYPES.ledgerRecord, data };
+}
+
+export function ledgerEventId(record: LedgerRecord): string {
+  return storedLedgerRecord(record).eventId;
+}
+
+/** The state root an event carries: the round (8 bytes, big-endian) then the 32-byte root. */
+export function encodeRoundRoot(round: number, root: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + root.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(round));
+  out.set(root, 8);
+  return out;
+}
+
+export function decodeRoundRoot(bytes: Uint8Array): { round: number; root: Uint8Array } | null {
+  if (bytes.length !== 40) return null;
+  const round = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0));
+  return { round, root: bytes.subarray(8) };
+}
+
+function rootHex(root: Uint8Array | undefined): string | null {
+  return root ? toHex(root) : null;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

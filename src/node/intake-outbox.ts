@@ -1,0 +1,59 @@
+import type { IntakeItem, IntakeOutbox } from '../api/ports.js';
+import type { EventStore } from '../eventstore/event-store.js';
+
+export const INTAKE_STREAM = 'intake';
+export const INTAKE_EVENT_TYPE = 'PayloadAccepted.Intake';
+
+/**
+ * The durable outbox of envelopes this node's API accepted: stream `intake` of its own store,
+ * one event per payload id (the store skips ids it already holds). An entry stays pending until
+ * the ledger decides its payload; pending entries are what a restarted node publishes again.
+ */
+export class EventStoreIntakeOutbox implements IntakeOutbox {
+  private readonly pending = new Map<string, { bytes: Uint8Array; since: number }>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async append(items: readonly IntakeItem[]): Promise<void> {
+    if (items.length === 0) return;
+    await this.store.append(
+      INTAKE_STREAM,
+      items.map((i) => ({ eventId: i.payloadId, type: INTAKE_EVENT_TYPE, data: i.bytes })),
+      'any',
+    );
+    const since = this.now();
+    for (const i of items)
+      if (!this.pending.has(i.payloadId)) this.pending.set(i.payloadId, { bytes: i.bytes, since });
+  }
+
+  status(payloadId: string): Promise<'pending' | null> {
+    return Promise.resolve(this.pending.has(payloadId) ? 'pending' : null);
+  }
+
+  /** The ledger decided these (accepted or rejected): they are no longer pending. */
+  decided(payloadIds: Iterable<string>): void {
+    for (const id of payloadIds) this.pending.delete(id);
+  }
+
+  /** Reloads what the store holds that `isDecided` does not know; returns it for publishing again. */
+  async restore(isDecided: (payloadId: string) => boolean): Promise<Uint8Array[]> {
+    const since = this.now();
+    for await (const e of this.store.readStream(INTAKE_STREAM))
+      if (!isDecided(e.eventId)) this.pending.set(e.eventId, { bytes: e.data, since });
+    return [...this.pending.values()].map((p) => p.bytes);
+  }
+
+  /** Seconds the oldest pending payload has waited (0 when none). */
+  oldestPendingSeconds(): number {
+    // Entries go in with a non-decreasing `since`, so the first is the oldest.
+    const first = this.pending.values().next();
+    return first.done ? 0 : (this.now() - first.value.since) / 1000;
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+}
