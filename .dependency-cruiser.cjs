@@ -68,6 +68,13 @@ module.exports = {
       to: { path: '(^|/)node_modules/@eventstore/' },
     },
     {
+      name: 'one-adapter-per-client-typeorm',
+      severity: 'error',
+      comment: "TypeORM is the read models' client: only projections/ uses it",
+      from: { pathNot: '^projections/' },
+      to: { path: '(^|/)node_modules/typeorm/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

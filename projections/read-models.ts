@@ -108,3 +108,37 @@ export interface Projector {
   /** Applies ledger records in order, in one transaction with the checkpoint; skips what it has. */
   project(records: readonly LedgerRecord[]): Promise<void>;
 }
+
+/** What the query side and the projector hold open: both ports on one database. */
+export interface ReadModels extends ReadModelQueries, Projector {
+  /**
+   * Clears every row and the checkpoint, re-seeds genesis, then projects `ledger` from its start in
+   * batches. Resolves to the checkpoint reached. Not atomic: a crash leaves a consistent prefix.
+   */
+  rebuild(ledger: AsyncIterable<LedgerRecord>, options?: { readonly batchSize?: number }): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type ReadModelErrorCode =
+  /** A bad argument: cursor, limit, ledger index, schema name. */
+  | 'BAD_REQUEST'
+  /** A batch does not continue from the checkpoint (a record is missing). */
+  | 'LEDGER_GAP'
+  /** A record refers to what the read models do not have, or re-creates what they do. */
+  | 'LEDGER_INCONSISTENT'
+  /** The database cannot be reached or opened. */
+  | 'STORE_UNAVAILABLE'
+  /** A statement failed; the transaction rolled back. */
+  | 'STORE_FAILED'
+  | 'CLOSED';
+
+export class ReadModelError extends Error {
+  constructor(
+    readonly code: ReadModelErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+    this.name = 'ReadModelError';
+  }
+}
