@@ -1,23 +1,85 @@
 import 'reflect-metadata';
-import { type INestApplication, Module } from '@nestjs/common';
+import { type INestApplication, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiErrorFilter } from './errors.js';
 import { HealthController, MetricsController } from './health.controller.js';
+import { GroupCommitIntake } from './intake.js';
 import { LedgerController } from './ledger.controller.js';
 import { GetLedgerHeadHandler, GetOrderHashAtHandler } from './ledger.queries.js';
-import { NODE_RUNTIME, type RuntimeHandle } from './tokens.js';
+import { jsonLineLogger } from './log.js';
+import { ApiMetrics } from './metrics.js';
+import { setupOpenApi } from './openapi.js';
+import { PayloadsController } from './payloads.controller.js';
+import { GetPayloadStatusHandler, SubmitPayloadHandler } from './payloads.js';
+import type { NodeAppOptions } from './ports.js';
+import { ReadController } from './read.controller.js';
+import { READ_QUERY_HANDLERS } from './read.queries.js';
+import { API_CONTEXT, type ApiContext, NODE_RUNTIME, type RuntimeHandle } from './tokens.js';
 
-/** One node's HTTP API. The node runtime is created outside and handed in. */
-export async function createNodeApp(runtime: RuntimeHandle): Promise<INestApplication> {
+export type { NodeAppOptions } from './ports.js';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Commits what the intake has queued when the app closes. */
+class IntakeShutdown implements OnModuleDestroy {
+  constructor(@Inject(API_CONTEXT) private readonly ctx: ApiContext) {}
+  async onModuleDestroy(): Promise<void> {
+    await this.ctx.intake?.close();
+  }
+}
+
+/**
+ * One node's HTTP API. The node runtime and the ports (outbox, publisher, read models, order
+ * lookup, lag probes) are created outside and handed in; see ports.ts.
+ */
+export async function createNodeApp(
+  runtime: RuntimeHandle,
+  options: NodeAppOptions = {},
+): Promise<INestApplication> {
+  const log = options.log ?? jsonLineLogger;
+  const metrics = new ApiMetrics(options.lag);
+  const ctx: ApiContext = {
+    metrics,
+    intake: options.intake
+      ? new GroupCommitIntake(
+          options.intake.outbox,
+          options.intake.publisher,
+          options.intake.tuning,
+          metrics,
+          log,
+        )
+      : null,
+    outbox: options.intake?.outbox ?? null,
+    readModels: options.readModels ?? null,
+    orderLookup: options.orderLookup ?? null,
+  };
+
   @Module({
     imports: [CqrsModule.forRoot()],
-    controllers: [LedgerController, HealthController, MetricsController],
-    providers: [{ provide: NODE_RUNTIME, useValue: runtime }, GetLedgerHeadHandler, GetOrderHashAtHandler],
+    controllers: [PayloadsController, ReadController, LedgerController, HealthController, MetricsController],
+    providers: [
+      { provide: NODE_RUNTIME, useValue: runtime },
+      { provide: API_CONTEXT, useValue: ctx },
+      IntakeShutdown,
+      SubmitPayloadHandler,
+      GetPayloadStatusHandler,
+      GetLedgerHeadHandler,
+      GetOrderHashAtHandler,
+      ...READ_QUERY_HANDLERS,
+    ],
   })
   class NodeApiModule {}
 
-  const app = await NestFactory.create(NodeApiModule, { logger: ['error', 'warn'], bodyParser: true });
-  app.useGlobalFilters(new ApiErrorFilter());
+  const app = await NestFactory.create<NestExpressApplication>(NodeApiModule, {
+    logger: ['error', 'warn'],
+    bodyParser: false,
+  });
+  app.disable('x-powered-by');
+  // Any content type is read as JSON: the envelope is the only body this API takes.
+  app.useBodyParser('json', { limit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, type: () => true });
+  app.useGlobalFilters(new ApiErrorFilter(metrics, log));
+  if (options.openApi !== false) setupOpenApi(app);
   return app;
 }

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
-import { Counter, Gauge, Registry } from 'prom-client';
-import { NODE_RUNTIME, type RuntimeHandle } from './tokens.js';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { API_CONTEXT, type ApiContext, NODE_RUNTIME, type RuntimeHandle } from './tokens.js';
 
 interface StatusResponse {
   status(code: number): StatusResponse;
@@ -28,12 +29,14 @@ export class HealthController {
   }
 }
 
-/** Prometheus text exposition of the node's counters. */
+/** Prometheus text exposition of the node's and the API's metrics. */
+@ApiExcludeController()
 @Controller()
 export class MetricsController {
-  private readonly registry = new Registry();
+  private readonly registry: Registry;
 
-  constructor(@Inject(NODE_RUNTIME) runtime: RuntimeHandle) {
+  constructor(@Inject(NODE_RUNTIME) runtime: RuntimeHandle, @Inject(API_CONTEXT) ctx: ApiContext) {
+    this.registry = ctx.metrics.registry;
     const s = runtime.stats;
     const counter = (name: string, help: string, read: () => number) =>
       new Counter({

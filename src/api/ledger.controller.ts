@@ -1,11 +1,11 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiError } from './errors.js';
 import { GetLedgerHeadQuery, GetOrderHashAtQuery } from './ledger.queries.js';
 
 @Controller('v1/ledger')
 export class LedgerController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(@Inject(QueryBus) private readonly queries: QueryBus) {}
 
   @Get('head')
   head() {

@@ -1,6 +1,11 @@
+import type { ReadModelQueries } from '../../projections/read-models.js';
 import type { LedgerHead, NodeStats } from '../node/node-runtime.js';
+import type { GroupCommitIntake } from './intake.js';
+import type { ApiMetrics } from './metrics.js';
+import type { IntakeOutbox, PayloadOrderLookup } from './ports.js';
 
 export const NODE_RUNTIME = Symbol('NODE_RUNTIME');
+export const API_CONTEXT = Symbol('API_CONTEXT');
 
 /** What the HTTP layer needs of a node. */
 export interface RuntimeHandle {
@@ -12,4 +17,13 @@ export interface RuntimeHandle {
   orderHashAtIndex(index: number): Promise<string | undefined>;
   lastDecidedRound(): number;
   forkCount(): number;
+}
+
+/** The ports and shared services of one app; a missing port makes its routes answer 503. */
+export interface ApiContext {
+  readonly metrics: ApiMetrics;
+  readonly intake: GroupCommitIntake | null;
+  readonly outbox: IntakeOutbox | null;
+  readonly readModels: ReadModelQueries | null;
+  readonly orderLookup: PayloadOrderLookup | null;
 }
