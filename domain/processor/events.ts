@@ -27,7 +27,11 @@ export type RejectionCode =
   | 'ALREADY_VOTED'
   | 'ALREADY_MEMBER'
   | 'NOT_MEMBER'
-  | 'STAKE_TOO_HIGH';
+  | 'STAKE_TOO_HIGH'
+  /** A resize needs more than its host has free. */
+  | 'INSUFFICIENT_CAPACITY'
+  /** The removal would leave no member. */
+  | 'LAST_MEMBER';
 
 export interface VmSpec {
   readonly vcpus: number;
@@ -43,6 +47,8 @@ export type LedgerEvent =
       readonly payloadId: string;
       readonly payloadType: string;
       readonly signer: string;
+      /** The payload's `expiresAt` (ms): its id is kept for replay protection until then. */
+      readonly expiresAt: number;
     }
   | {
       readonly type: 'PayloadRejected';
@@ -129,6 +135,13 @@ export type LedgerEvent =
       readonly proposalId: string;
       readonly operatorKey: string;
       readonly effectiveRound: number;
+    }
+  | {
+      /** After a decided round: forgets the payload ids with `expiresAt * 1000 < before`. */
+      readonly type: 'PayloadIdsPruned';
+      /** Consensus time (µs) of the round. */
+      readonly before: number;
+      readonly count: number;
     }
   | {
       /** After each decided round: sha256 over the canonical encoding of the whole state. */

@@ -1,0 +1,11 @@
+export * from './config.js';
+export * from './decide.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './evolve.js';
+export * from './membership.js';
+export * from './processor.js';
+export * from './scheduler.js';
+export * from './state.js';
+export * from './state-root.js';
+export { bucketOf, DIGEST_DEPTH, encodeRow, type Hash, Journal, SortedSet, Table } from './table.js';
