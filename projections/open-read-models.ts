@@ -197,6 +197,28 @@ export async function rebuildReadModels(
   }
 }
 
+/**
+ * The statements TypeORM would run to make the database match the entities: empty when the
+ * migrations and the entities agree (a test checks it; run it after writing a migration).
+ */
+export async function readModelSchemaDrift(target: ReadModelsTarget): Promise<string[]> {
+  if (target.type === 'postgres') checkSchemaName(target.schema);
+  const dataSource = new DataSource(dataSourceOptions(target, readModelEntities(target.type)));
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    throw new ReadModelError('STORE_UNAVAILABLE', `cannot open the read models: ${String(error)}`, {
+      cause: error,
+    });
+  }
+  try {
+    const sql = await dataSource.driver.createSchemaBuilder().log();
+    return sql.upQueries.map((q) => q.query);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 /** Deletes the read models: the PostgreSQL schema, or the SQLite file with its WAL. */
 export async function dropReadModels(target: ReadModelsTarget): Promise<void> {
   if (target.type === 'sqlite') {
@@ -567,6 +589,8 @@ class TypeOrmReadModels implements ReadModels {
   async rounds(page: PageRequest & { fromRound?: number } = {}): Promise<Page<RoundView>> {
     const limit = pageLimit(page);
     const after = decodeCursor(page.after, 'number');
+    if (page.fromRound !== undefined && !Number.isSafeInteger(page.fromRound))
+      throw new ReadModelError('BAD_REQUEST', `fromRound must be an integer, got ${page.fromRound}`);
     const rows = await this.read((m) => {
       const q = m.createQueryBuilder(this.e.rounds, 'r');
       if (after !== undefined) q.andWhere('r.round > :after', { after });
