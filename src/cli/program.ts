@@ -2,9 +2,12 @@ import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerDevnet } from './commands/devnet.js';
 import { registerGenesis } from './commands/genesis.js';
+import { registerHost } from './commands/host.js';
 import { registerNode } from './commands/node.js';
+import { registerOperator } from './commands/operator.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerSim } from './commands/sim.js';
+import { registerVm } from './commands/vm.js';
 import { type CliIo, processIo } from './io.js';
 
 export const CLI_VERSION = '0.1.0';
@@ -25,5 +28,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerDevnet(program, io);
   registerGenesis(program, io);
   registerNode(program, io);
+  registerVm(program, io);
+  registerOperator(program, io);
+  registerHost(program, io);
   return program;
 }
