@@ -38,11 +38,16 @@ export class EventStoreIntakeOutbox implements IntakeOutbox {
     for (const id of payloadIds) this.pending.delete(id);
   }
 
-  /** Reloads what the store holds that `isDecided` does not know; returns it for publishing again. */
+  /**
+   * Reloads what the store holds that `isDecided` does not know, returned for publishing again.
+   * Expired entries stay out: the ledger forgets ids once they expire, so one sent again would be
+   * decided a second time.
+   */
   async restore(isDecided: (payloadId: string) => boolean): Promise<Uint8Array[]> {
     const since = this.now();
     for await (const e of this.store.readStream(INTAKE_STREAM))
-      if (!isDecided(e.eventId)) this.pending.set(e.eventId, { bytes: e.data, since });
+      if (!isDecided(e.eventId) && !expired(e.data, since))
+        this.pending.set(e.eventId, { bytes: e.data, since });
     return [...this.pending.values()].map((p) => p.bytes);
   }
 
@@ -55,5 +60,15 @@ export class EventStoreIntakeOutbox implements IntakeOutbox {
 
   get size(): number {
     return this.pending.size;
+  }
+}
+
+function expired(envelope: Uint8Array, nowMs: number): boolean {
+  try {
+    const parsed = JSON.parse(new TextDecoder().decode(envelope)) as { payload?: { expiresAt?: unknown } };
+    const at = parsed.payload?.expiresAt;
+    return typeof at === 'number' && at < nowMs;
+  } catch {
+    return true;
   }
 }

@@ -6,8 +6,12 @@ import type { CommsBus } from '../bus/comms-bus.js';
 import { openCommsBus } from '../bus/open.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import { openEventStore } from '../eventstore/open.js';
+import { openReadModels, type ReadModels, type ReadModelsTarget } from '../../projections/index.js';
 import { type Genesis, networkPrefix, type NodeKey, parseGenesis } from './genesis.js';
+import { EventStoreIntakeOutbox } from './intake-outbox.js';
+import { LedgerDriver } from './ledger-driver.js';
 import { NodeRuntime } from './node-runtime.js';
+import { ProjectionRunner } from './projection-runner.js';
 
 /** `dagger node --config FILE`: everything one node needs, paths relative to the config file. */
 export interface NodeConfig {
@@ -87,8 +91,19 @@ export function storeUrlFor(
   }
 }
 
+/** Read models beside the event store: a SQLite file in the data dir, or a `_rm` schema in PostgreSQL. */
+export function readModelsTargetFor(config: NodeConfig, genesis: Genesis, key: NodeKey): ReadModelsTarget {
+  const store = storeUrlFor(config, genesis, key);
+  if (config.store.kind === 'postgres')
+    return { type: 'postgres', url: store.url, schema: `${store.schema!}_rm` };
+  return { type: 'sqlite', path: join(config.dataDir, 'read-models.sqlite') };
+}
+
 export interface RunningNode {
   readonly runtime: NodeRuntime;
+  readonly ledger: LedgerDriver;
+  readonly readModels: ReadModels;
+  readonly projections: ProjectionRunner;
   readonly app: INestApplication;
   readonly url: string;
   stop(): Promise<void>;
@@ -118,18 +133,58 @@ export async function startNode(
         clientId: `dagger-${key.publicKey.slice(0, 8)}`,
       },
     });
-  const runtime = new NodeRuntime({ genesis, key, store, bus, ...(options.log ? { log: options.log } : {}) });
+  const warn = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) =>
+    options.log?.(level, message, fields);
+  const ledger = new LedgerDriver(genesis);
+  const outbox = new EventStoreIntakeOutbox(store);
+  ledger.onDecided((ids) => outbox.decided(ids));
+  const readModels = await openReadModels(readModelsTargetFor(config, genesis, key), {
+    genesisMembers: genesis.members,
+    genesisHosts: genesis.hosts,
+    accountQuotas: genesis.accounts,
+    defaultQuota: genesis.defaultQuota,
+  });
+  const projections = new ProjectionRunner(readModels, store, warn);
+  const runtime = new NodeRuntime({
+    genesis,
+    key,
+    store,
+    bus,
+    ledger,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  runtime.onLedger((records) => projections.offer(records));
   await runtime.start();
-  const app = await createNodeApp(runtime);
+  await projections.start(runtime.ledgerSize);
+  // What the API accepted before a crash and the ledger has not decided goes out again.
+  const unsent = await outbox.restore((id) => ledger.hasSeen(id));
+  if (unsent.length > 0) {
+    warn('info', 'publishing intake again after a restart', { count: unsent.length });
+    await runtime.accept(...unsent);
+  }
+  const app = await createNodeApp(runtime, {
+    intake: { outbox, publisher: { publish: (bytes) => runtime.accept(...bytes) } },
+    readModels,
+    orderLookup: { ordered: (id) => ledger.decisionOf(id) },
+    lag: {
+      consensusSeconds: () => outbox.oldestPendingSeconds(),
+      projectionRecords: () => projections.lag,
+    },
+  });
   await app.listen(config.api.port, config.api.host);
   const url = `http://${config.api.host}:${config.api.port}`;
   return {
     runtime,
+    ledger,
+    readModels,
+    projections,
     app,
     url,
     async stop() {
       await app.close();
       await runtime.stop();
+      await projections.stop();
+      await readModels.close();
       if (!options.sharedBus) await bus.close();
       await store.close();
     },

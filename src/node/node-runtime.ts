@@ -53,6 +53,8 @@ export interface LedgerPort {
   latestRoot(): { readonly round: number; readonly root: Uint8Array } | null;
   /** The root this node computed for a round it decided recently, if it still remembers it. */
   rootOf(round: number): Uint8Array | undefined;
+  /** Operators whose stake counts now or soon (admitted, not removed): the peers to talk to. */
+  operators(): readonly Hex[];
 }
 
 export interface Topics {
@@ -272,7 +274,10 @@ export class NodeRuntime {
       bus.ensureTopics([
         { name: this.topics.payloads, partitions: PAYLOAD_PARTITIONS },
         { name: this.topics.gossip, partitions: Math.max(1, members.length) },
-        ...members.map((m) => ({ name: this.topics.inbox(m), partitions: 1 })),
+        ...[...new Set([...members, ...this.operators(), this.self])].map((m) => ({
+          name: this.topics.inbox(m),
+          partitions: 1,
+        })),
       ]),
     );
     this.running = true;
@@ -326,10 +331,14 @@ export class NodeRuntime {
    * A payload accepted by this node's API: published for pick-up by any node, and watched; if it
    * is not ordered within the timeout, this node puts it into its own next event.
    */
-  async accept(payload: Uint8Array): Promise<void> {
-    const id = payloadKey(payload);
-    this.awaitingOrder.set(id, { payload, deadline: Date.now() + (this.options.orderTimeoutMs ?? 10_000) });
-    await this.options.bus.publish(this.topics.payloads, [{ key: id, value: payload }]);
+  async accept(...payloads: Uint8Array[]): Promise<void> {
+    const deadline = Date.now() + (this.options.orderTimeoutMs ?? 10_000);
+    const messages = payloads.map((payload) => {
+      const id = payloadKey(payload);
+      this.awaitingOrder.set(id, { payload, deadline });
+      return { key: id, value: payload };
+    });
+    if (messages.length > 0) await this.options.bus.publish(this.topics.payloads, messages);
   }
 
   private async onPayloads(batch: readonly Delivery[]): Promise<void> {
@@ -422,7 +431,11 @@ export class NodeRuntime {
   }
 
   private isMember(key: Hex): boolean {
-    return this.options.genesis.members.some((m) => m.key === key);
+    return this.operators().includes(key);
+  }
+
+  private operators(): readonly Hex[] {
+    return this.options.ledger?.operators() ?? this.options.genesis.members.map((m) => m.key);
   }
 
   private async syncWithPeer(): Promise<void> {
@@ -721,7 +734,7 @@ export class NodeRuntime {
 
   /** The other members in turn, so syncs and fetches spread over every peer. */
   private nextPeer(): Hex | null {
-    const peers = this.options.genesis.members.map((m) => m.key).filter((k) => k !== this.self);
+    const peers = this.operators().filter((k) => k !== this.self);
     return peers.length > 0 ? peers[this.peerTurn++ % peers.length]! : null;
   }
 

@@ -1,0 +1,107 @@
+import { fromHex, sha256, strictVerifier } from '../../domain/crypto/index.js';
+import type { LedgerRecord } from '../../domain/processor/events.js';
+import { PayloadProcessor, type ProcessorConfig } from '../../domain/processor/index.js';
+import type { OrderedEvent } from '../../domain/shadowgraph/hashgraph.js';
+import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
+import type { Genesis } from './genesis.js';
+import type { LedgerPort } from './node-runtime.js';
+
+/** Roots kept for comparing with what peers' events carry. */
+const REMEMBERED_ROOTS = 256;
+/** Recent decisions kept for GET /v1/payloads/:id while the read models catch up. */
+const REMEMBERED_DECISIONS = 100_000;
+
+export function processorConfigOf(genesis: Genesis): ProcessorConfig {
+  return {
+    members: genesis.members.map((m) => ({ key: m.key, stake: m.stake, endpoint: m.endpoint })),
+    hosts: genesis.hosts,
+    accounts: genesis.accounts,
+    defaultQuota: genesis.defaultQuota,
+    maxProposalStake: genesis.maxProposalStake,
+    membershipDelay: genesis.consensus.membershipDelay,
+    operationDeadlineMicros: genesis.processor.operationDeadlineMs * 1000,
+    maxPayloadTtlMs: genesis.processor.maxPayloadTtlMs,
+  };
+}
+
+/** The Payload Processor behind the runtime's ledger port. */
+export class LedgerDriver implements LedgerPort {
+  readonly processor: PayloadProcessor;
+  private drained: LedgerRecord[] = [];
+  private latest: { round: number; root: Uint8Array } | null = null;
+  private readonly roots = new Map<number, Uint8Array>();
+  private readonly decidedListeners: ((payloadIds: readonly string[]) => void)[] = [];
+  private readonly decisions = new Map<string, { round: number; consensusIndex: number }>();
+
+  constructor(genesis: Genesis) {
+    this.processor = new PayloadProcessor(processorConfigOf(genesis), {
+      verify: strictVerifier,
+      hash: sha256,
+    });
+  }
+
+  onRound(round: number, ordered: readonly OrderedEvent[]): MembershipChange[] {
+    const outcome = this.processor.processRound(
+      round,
+      ordered.map((o) => ({
+        consensusIndex: o.consensusIndex,
+        consensusTimestamp: o.consensusTimestamp,
+        payloads: o.event.body.payloads,
+      })),
+    );
+    for (const r of outcome.records) this.drained.push(r);
+    const root = fromHex(outcome.root);
+    this.latest = { round, root };
+    this.roots.set(round, root);
+    if (this.roots.size > REMEMBERED_ROOTS) this.roots.delete(this.roots.keys().next().value!);
+    return outcome.membership;
+  }
+
+  drain(): readonly LedgerRecord[] {
+    const out = this.drained;
+    this.drained = [];
+    const ids: string[] = [];
+    for (const r of out)
+      if (r.event.type === 'PayloadAccepted' || r.event.type === 'PayloadRejected') {
+        ids.push(r.event.payloadId);
+        this.decisions.set(r.event.payloadId, { round: r.at.round, consensusIndex: r.at.consensusIndex });
+      }
+    while (this.decisions.size > REMEMBERED_DECISIONS)
+      this.decisions.delete(this.decisions.keys().next().value!);
+    if (ids.length > 0) for (const l of this.decidedListeners) l(ids);
+    return out;
+  }
+
+  latestRoot(): { round: number; root: Uint8Array } | null {
+    return this.latest;
+  }
+
+  rootOf(round: number): Uint8Array | undefined {
+    return this.roots.get(round);
+  }
+
+  /** Payload ids the ledger decided (accepted or rejected), as records are drained. */
+  onDecided(listener: (payloadIds: readonly string[]) => void): void {
+    this.decidedListeners.push(listener);
+  }
+
+  /** Where the ledger decided a payload, while it is recent. */
+  decisionOf(payloadId: string): { round: number; consensusIndex: number } | null {
+    return this.decisions.get(payloadId) ?? null;
+  }
+
+  /** Whether the processor still remembers deciding this payload (ids are kept until they expire). */
+  hasSeen(payloadId: string): boolean {
+    return this.processor.state.seen.has(payloadId);
+  }
+
+  /** Operators whose stake counts now or will: members, and those admitted but not yet effective. */
+  operators(): string[] {
+    const out: string[] = [];
+    for (const key of this.processor.state.members.sortedKeys()) {
+      const m = this.processor.state.members.get(key)!;
+      if (m.until === null) out.push(key);
+    }
+    return out;
+  }
+}
