@@ -37,7 +37,12 @@ export function readModelEntities(dialect: Dialect) {
     nullable,
     ...(dialect === 'postgres' ? { collation: 'C' } : {}),
   });
-  const int = (name: string): EntitySchemaColumnOptions => ({ type: 'bigint', name, transformer: asNumber });
+  const int = (name: string, nullable = false): EntitySchemaColumnOptions => ({
+    type: 'bigint',
+    name,
+    nullable,
+    transformer: asNumber,
+  });
   const json = (name: string): EntitySchemaColumnOptions => ({ type: 'simple-json', name });
 
   const vms = new EntitySchema<VmRow>({
@@ -56,6 +61,9 @@ export function readModelEntities(dialect: Dialect) {
       statusReason: text('status_reason'),
       requestId: text('request_id'),
       addresses: json('addresses'),
+      reservedVcpus: int('reserved_vcpus', true),
+      reservedMemoryMiB: int('reserved_memory_mib', true),
+      reservedDiskGiB: int('reserved_disk_gib', true),
       updatedAt: int('updated_at'),
     },
     indices: [

@@ -5,6 +5,7 @@ export {
   openReadModels,
   readModelSchemaDrift,
   rebuildReadModels,
+  type GenesisHost,
   type GenesisMember,
   type Quota,
   type ReadModelsConfig,

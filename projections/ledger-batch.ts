@@ -1,4 +1,4 @@
-import type { LedgerEvent, LedgerRecord } from '../domain/processor/events.js';
+import type { LedgerEvent, LedgerRecord, VmSpec } from '../domain/processor/events.js';
 import type { VmStatus } from '../domain/payloads/schemas.js';
 import { ReadModelError } from './read-models.js';
 import type {
@@ -13,12 +13,14 @@ import type {
 
 /**
  * Applies one batch of ledger records to the rows they touch, in memory: the store loads those rows
- * (keys()), the batch applies every record in order, and the store writes back what changed in the
- * same transaction as the checkpoint. No I/O here, so a failing record leaves nothing half-written.
+ * (batchKeys()), the batch applies every record in order, and the store writes back what changed in
+ * the same transaction as the checkpoint. No I/O here, so a failing record leaves nothing half-written.
+ *
+ * Host use and account usage follow domain/processor/evolve.ts, so the read models show what the
+ * scheduler counts: a VM holds a reservation on its host from the operation that places it until a
+ * status change takes it off (hostId null); a resize holds the larger size until running/stopped.
  */
 
-/** A VM in these states holds nothing on its host. */
-const FREES_HOST: ReadonlySet<VmStatus> = new Set<VmStatus>(['destroyed', 'failed', 'blocked']);
 /** A VM in this state no longer counts against its owner's quota. */
 const FREES_ACCOUNT: VmStatus = 'destroyed';
 
@@ -48,6 +50,7 @@ export function batchKeys(records: readonly LedgerRecord[]): BatchKeys {
         break;
       case 'VmOperationRequested':
         keys.vms.add(e.vmId);
+        keys.hosts.add(e.hostId);
         break;
       case 'VmStatusChanged':
         keys.vms.add(e.vmId);
@@ -118,6 +121,22 @@ class Table<T> {
   }
 }
 
+const specOf = (vm: VmRow): VmSpec => ({ vcpus: vm.vcpus, memoryMiB: vm.memoryMiB, diskGiB: vm.diskGiB });
+
+function reservedOf(vm: VmRow): VmSpec | null {
+  if (vm.reservedVcpus === null || vm.reservedMemoryMiB === null || vm.reservedDiskGiB === null) return null;
+  return { vcpus: vm.reservedVcpus, memoryMiB: vm.reservedMemoryMiB, diskGiB: vm.reservedDiskGiB };
+}
+
+const sameSpec = (a: VmSpec, b: VmSpec): boolean =>
+  a.vcpus === b.vcpus && a.memoryMiB === b.memoryMiB && a.diskGiB === b.diskGiB;
+
+const larger = (a: VmSpec, b: VmSpec): VmSpec => ({
+  vcpus: Math.max(a.vcpus, b.vcpus),
+  memoryMiB: Math.max(a.memoryMiB, b.memoryMiB),
+  diskGiB: Math.max(a.diskGiB, b.diskGiB),
+});
+
 function inconsistent(record: LedgerRecord, what: string): ReadModelError {
   return new ReadModelError(
     'LEDGER_INCONSISTENT',
@@ -178,7 +197,10 @@ export class LedgerBatch {
         const existing = this.vms.rows.get(e.vmId);
         if (existing !== undefined && existing.status !== 'destroyed')
           throw inconsistent(record, `VM ${e.vmId} already exists`);
-        if (existing !== undefined) this.count(record, existing, -1);
+        if (existing !== undefined) {
+          this.countAccount(existing, -1);
+          this.release(record, existing);
+        }
         const vm = this.vms.put(e.vmId, {
           vmId: e.vmId,
           owner: e.owner,
@@ -192,13 +214,23 @@ export class LedgerBatch {
           statusReason: '',
           requestId: e.requestId,
           addresses: [],
+          reservedVcpus: null,
+          reservedMemoryMiB: null,
+          reservedDiskGiB: null,
           updatedAt: record.ledgerIndex,
         });
-        this.count(record, vm, 1);
+        this.countAccount(vm, 1);
         return;
       }
       case 'VmOperationRequested':
         this.changeVm(record, e.vmId, (vm) => {
+          if (vm.hostId !== e.hostId) {
+            this.release(record, vm);
+            this.reserve(record, vm, e.hostId, e.spec);
+          } else if (e.operation === 'resize') {
+            // A resize holds the larger of the old and new size until the operator reports.
+            this.reserve(record, vm, e.hostId, larger(reservedOf(vm) ?? e.spec, e.spec));
+          }
           vm.requestId = e.requestId;
           vm.vcpus = e.spec.vcpus;
           vm.memoryMiB = e.spec.memoryMiB;
@@ -207,10 +239,16 @@ export class LedgerBatch {
         return;
       case 'VmStatusChanged':
         this.changeVm(record, e.vmId, (vm) => {
+          if (e.hostId === null) this.release(record, vm);
+          else if (vm.hostId !== e.hostId) {
+            this.release(record, vm);
+            this.reserve(record, vm, e.hostId, specOf(vm));
+          }
+          if ((e.status === 'running' || e.status === 'stopped') && vm.hostId !== null)
+            this.reserve(record, vm, vm.hostId, specOf(vm));
           vm.requestId = e.requestId;
           vm.status = e.status;
           vm.statusReason = e.statusReason;
-          vm.hostId = e.hostId;
           vm.addresses = [...e.addresses];
         });
         return;
@@ -257,9 +295,12 @@ export class LedgerBatch {
         return;
       case 'ProposalVoted': {
         const proposal = this.proposal(record, e.proposalId);
-        proposal.approvals = proposal.approvals.filter((v) => v !== e.voter);
-        proposal.rejections = proposal.rejections.filter((v) => v !== e.voter);
-        (e.approve ? proposal.approvals : proposal.rejections).push(e.voter);
+        // Sorted by key, as the processor keeps them; a repeated voter moves.
+        const others = (keys: string[]) => keys.filter((v) => v !== e.voter);
+        proposal.approvals = others(proposal.approvals);
+        proposal.rejections = others(proposal.rejections);
+        if (e.approve) proposal.approvals = [...proposal.approvals, e.voter].sort();
+        else proposal.rejections = [...proposal.rejections, e.voter].sort();
         return;
       }
       case 'OperatorAdmitted':
@@ -293,29 +334,51 @@ export class LedgerBatch {
   private changeVm(record: LedgerRecord, vmId: string, change: (vm: VmRow) => void): void {
     const vm = this.vms.rows.get(vmId);
     if (vm === undefined) throw inconsistent(record, `VM ${vmId} is unknown`);
-    this.count(record, vm, -1);
+    this.countAccount(vm, -1);
     change(vm);
     vm.updatedAt = record.ledgerIndex;
-    this.count(record, vm, 1);
+    this.countAccount(vm, 1);
     this.vms.dirty.add(vmId);
   }
 
-  /** Adds (sign 1) or takes back (sign -1) what a VM holds on its host and counts for its owner. */
-  private count(record: LedgerRecord, vm: VmRow, sign: 1 | -1): void {
-    if (vm.status !== FREES_ACCOUNT) {
-      const account =
-        this.accounts.rows.get(vm.owner) ??
-        this.accounts.put(vm.owner, { accountKey: vm.owner, vms: 0, vcpus: 0 });
-      account.vms += sign;
-      account.vcpus += sign * vm.vcpus;
-      this.accounts.dirty.add(vm.owner);
-    }
-    if (vm.hostId !== null && !FREES_HOST.has(vm.status)) {
-      const host = this.host(record, vm.hostId);
-      host.usedVcpus += sign * vm.vcpus;
-      host.usedMemoryMiB += sign * vm.memoryMiB;
-      host.usedDiskGiB += sign * vm.diskGiB;
-    }
+  /** Adds (sign 1) or takes back (sign -1) what a VM counts for its owner. */
+  private countAccount(vm: VmRow, sign: 1 | -1): void {
+    if (vm.status === FREES_ACCOUNT) return;
+    const account =
+      this.accounts.rows.get(vm.owner) ??
+      this.accounts.put(vm.owner, { accountKey: vm.owner, vms: 0, vcpus: 0 });
+    account.vms += sign;
+    account.vcpus += sign * vm.vcpus;
+    this.accounts.dirty.add(vm.owner);
+  }
+
+  /** Makes the VM hold exactly `spec` on `hostId`, freeing what it held before. */
+  private reserve(record: LedgerRecord, vm: VmRow, hostId: string, spec: VmSpec): void {
+    const held = reservedOf(vm);
+    if (vm.hostId === hostId && held !== null && sameSpec(held, spec)) return;
+    if (vm.hostId !== null && held !== null) this.addUsed(record, vm.hostId, held, -1);
+    this.addUsed(record, hostId, spec, 1);
+    vm.hostId = hostId;
+    vm.reservedVcpus = spec.vcpus;
+    vm.reservedMemoryMiB = spec.memoryMiB;
+    vm.reservedDiskGiB = spec.diskGiB;
+  }
+
+  /** Takes the VM off its host, freeing what it held there. */
+  private release(record: LedgerRecord, vm: VmRow): void {
+    const held = reservedOf(vm);
+    if (vm.hostId !== null && held !== null) this.addUsed(record, vm.hostId, held, -1);
+    vm.hostId = null;
+    vm.reservedVcpus = null;
+    vm.reservedMemoryMiB = null;
+    vm.reservedDiskGiB = null;
+  }
+
+  private addUsed(record: LedgerRecord, hostId: string, spec: VmSpec, sign: 1 | -1): void {
+    const host = this.host(record, hostId);
+    host.usedVcpus += sign * spec.vcpus;
+    host.usedMemoryMiB += sign * spec.memoryMiB;
+    host.usedDiskGiB += sign * spec.diskGiB;
   }
 
   private host(record: LedgerRecord, hostId: string): HostRow {

@@ -8,6 +8,7 @@ import {
   type EntitySchema,
   type ObjectLiteral,
 } from 'typeorm';
+import type { Capacity } from '../domain/payloads/schemas.js';
 import type { LedgerRecord } from '../domain/processor/events.js';
 import { addVmReferences, batchKeys, LedgerBatch, type BatchChanges } from './ledger-batch.js';
 import { readModelEntities, type ReadModelEntities } from './entities.js';
@@ -56,9 +57,19 @@ export interface Quota {
   readonly maxVcpus: number;
 }
 
+export interface GenesisHost {
+  readonly hostId: string;
+  readonly operator: string;
+  readonly libvirtUri: string;
+  readonly capacity: Capacity;
+}
+
+/** From the network's genesis, as the processor gets it (ProcessorConfig). */
 export interface ReadModelsConfig {
   /** Seeded as members since round 0 whenever the read models are empty (at open, at rebuild). */
   readonly genesisMembers: readonly GenesisMember[];
+  /** Seeded as hosts, nothing used, likewise: they exist without a HostRegistered record. */
+  readonly genesisHosts: readonly GenesisHost[];
   readonly accountQuotas: readonly (Quota & { readonly key: string })[];
   readonly defaultQuota: Quota;
 }
@@ -379,7 +390,7 @@ class TypeOrmReadModels implements ReadModels {
     });
   }
 
-  /** Creates the checkpoint at -1 and the genesis members if nothing was projected yet; idempotent. */
+  /** Creates the checkpoint at -1 and genesis (members, hosts) if nothing was projected yet; idempotent. */
   async seed(): Promise<void> {
     await this.transaction('seeding', async (m) => {
       await m
@@ -403,6 +414,19 @@ class TypeOrmReadModels implements ReadModels {
       sinceRound: 0,
     }));
     await this.insert(m, this.e.operators, members, 'ignore');
+    const hosts: HostRow[] = this.config.genesisHosts.map((h) => ({
+      hostId: h.hostId,
+      operator: h.operator,
+      libvirtUri: h.libvirtUri,
+      capacityVcpus: h.capacity.vcpus,
+      capacityMemoryMiB: h.capacity.memoryMiB,
+      capacityDiskGiB: h.capacity.diskGiB,
+      usedVcpus: 0,
+      usedMemoryMiB: 0,
+      usedDiskGiB: 0,
+      draining: false,
+    }));
+    await this.insert(m, this.e.hosts, hosts, 'ignore');
   }
 
   private async reset(m: EntityManager): Promise<void> {

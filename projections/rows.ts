@@ -16,6 +16,10 @@ export interface VmRow {
   statusReason: string;
   requestId: string;
   addresses: string[];
+  /** What the VM holds on its host (null without a host): the processor's `reserved`. */
+  reservedVcpus: number | null;
+  reservedMemoryMiB: number | null;
+  reservedDiskGiB: number | null;
   updatedAt: number;
 }
 

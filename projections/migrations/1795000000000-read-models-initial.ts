@@ -20,7 +20,11 @@ export class ReadModelsInitial1795000000000 implements MigrationInterface {
       isNullable,
       ...collation,
     });
-    const int = (name: string): TableColumnOptions => ({ name, type: 'bigint' });
+    const int = (name: string, isNullable = false): TableColumnOptions => ({
+      name,
+      type: 'bigint',
+      isNullable,
+    });
     const table = (name: string, columns: TableColumnOptions[]) =>
       queryRunner.createTable(new Table({ name, columns }));
 
@@ -37,6 +41,9 @@ export class ReadModelsInitial1795000000000 implements MigrationInterface {
       text('status_reason'),
       text('request_id'),
       { name: 'addresses', type: 'text' },
+      int('reserved_vcpus', true),
+      int('reserved_memory_mib', true),
+      int('reserved_disk_gib', true),
       int('updated_at'),
     ]);
     await queryRunner.createIndex(

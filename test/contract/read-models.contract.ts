@@ -30,15 +30,26 @@ export interface ReadModelsContractOptions {
   readonly timeoutMs?: number;
 }
 
+export const GENESIS_HOST = {
+  hostId: 'g1',
+  operator: key('op 1'),
+  libvirtUri: 'qemu+ssh://g1/system',
+  capacity: { vcpus: 16, memoryMiB: 32768, diskGiB: 500 },
+};
+
 export const CONFIG: ReadModelsConfig = {
   genesisMembers: [0, 1, 2].map((i) => ({
     key: key(`op ${i}`),
     stake: 100 + i,
     endpoint: `http://op${i}:3000`,
   })),
+  genesisHosts: [GENESIS_HOST],
   accountQuotas: [{ key: key('vip'), maxVms: 100, maxVcpus: 400 }],
   defaultQuota: { maxVms: 10, maxVcpus: 32 },
 };
+
+const NONE = { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
+const genesisHostView = { ...GENESIS_HOST, used: NONE, draining: false };
 
 export async function expectReadModelError(
   promise: Promise<unknown>,
@@ -153,6 +164,10 @@ function everyEventType(): Ledger {
     proposer: key('op 1'),
   });
   l.add({ type: 'OperatorRemoved', proposalId: removal, operatorKey: key('op 2'), effectiveRound: 9 });
+  const small = { vcpus: 1, memoryMiB: 512, diskGiB: 5 };
+  l.vm('vm-g', key('erin'), small);
+  l.operation('vm-g', 'create', 'g1', small);
+  l.status('vm-g', 'scheduled', 'g1');
   l.add({ type: 'PayloadIdsPruned', before: 1_790_000_000_000_000, count: 3 });
   l.add({ type: 'SomethingTheProcessorAddsLater', whatever: 1 });
   l.root();
@@ -199,7 +214,7 @@ export function describeReadModelsContract(
           .sort((a, b) => (a.operatorKey < b.operatorKey ? -1 : 1)),
       );
       expect(await rm.vms()).toEqual({ items: [] });
-      expect(await rm.hosts()).toEqual({ items: [] });
+      expect(await rm.hosts()).toEqual({ items: [genesisHostView] });
       expect(await rm.proposals()).toEqual({ items: [] });
       expect(await rm.rounds()).toEqual({ items: [] });
       expect(await rm.vm('vm-a')).toBeNull();
@@ -249,6 +264,7 @@ export function describeReadModelsContract(
         updatedAt: 11,
       });
       expect((await rm.hosts()).items).toEqual([
+        { ...genesisHostView, used: { vcpus: 1, memoryMiB: 512, diskGiB: 5 } },
         {
           hostId: 'h1',
           operator: key('op 0'),
@@ -334,47 +350,70 @@ export function describeReadModelsContract(
       expect((await rm.rounds({ fromRound: 2 })).items.map((r) => r.round)).toEqual([2, 3]);
     });
 
-    test('host use and account counts follow the VM through its life', async () => {
+    test('host use and account counts follow the VM through its life, as the processor counts them', async () => {
       const rm = await open();
       const l = new Ledger();
       const bob = key('bob');
-      const used = async () => (await rm.hosts()).items.map((h) => h.used);
+      const used = async () => {
+        const hosts = (await rm.hosts()).items;
+        return Object.fromEntries(hosts.filter((h) => h.hostId !== 'g1').map((h) => [h.hostId, h.used]));
+      };
       const account = async () => {
         const a = await rm.account(bob);
         return a && { vms: a.vms, vcpus: a.vcpus };
       };
       const step = async (...records: LedgerRecord[]) => rm.project(records);
-      const none = { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
+      const vm = async () => {
+        const v = await rm.vm('v');
+        return v && [v.status, v.hostId, v.vcpus, v.memoryMiB, v.diskGiB];
+      };
 
       await step(l.host('h1'), l.host('h2'), l.vm('v', bob));
-      expect(await used()).toEqual([none, none]);
+      expect(await used()).toEqual({ h1: NONE, h2: NONE });
       expect(await account()).toEqual({ vms: 1, vcpus: 2 });
-      await step(l.status('v', 'scheduled', 'h1'));
-      expect(await used()).toEqual([SPEC, none]);
+      // The operation that places the VM reserves its spec; the status change confirms the host.
+      await step(l.operation('v', 'create', 'h1'), l.status('v', 'scheduled', 'h1'));
+      expect(await used()).toEqual({ h1: SPEC, h2: NONE });
+      await step(l.status('v', 'running', 'h1', ['10.0.0.9']));
+      await step(l.operation('v', 'stop', 'h1'), l.status('v', 'stopped', 'h1'));
+      expect(await used()).toEqual({ h1: SPEC, h2: NONE });
+      // A resize holds the larger of both sizes until the operator reports, then the new size.
+      const resized = { vcpus: 8, memoryMiB: 512, diskGiB: 50 };
+      await step(l.operation('v', 'resize', 'h1', resized));
+      expect(await used()).toEqual({ h1: { vcpus: 8, memoryMiB: 1024, diskGiB: 50 }, h2: NONE });
+      expect(await account()).toEqual({ vms: 1, vcpus: 8 });
+      expect(await vm()).toEqual(['stopped', 'h1', 8, 512, 50]);
       await step(l.status('v', 'stopped', 'h1'));
-      expect(await used()).toEqual([SPEC, none]);
-      const big = { vcpus: 8, memoryMiB: 2048, diskGiB: 50 };
-      await step(l.operation('v', 'resize', 'h1', big));
-      expect(await used()).toEqual([big, none]);
+      expect(await used()).toEqual({ h1: resized, h2: NONE });
+      // A failed operation on a placed VM keeps it on its host; a status change without host frees it.
+      await step(
+        l.operation('v', 'start', 'h1', resized),
+        l.status('v', 'failed', 'h1', [], key('x'), 'libvirt said no'),
+      );
+      expect(await used()).toEqual({ h1: resized, h2: NONE });
+      expect(await rm.vm('v')).toMatchObject({
+        status: 'failed',
+        statusReason: 'libvirt said no',
+        hostId: 'h1',
+      });
+      await step(l.status('v', 'blocked', null));
+      expect(await used()).toEqual({ h1: NONE, h2: NONE });
       expect(await account()).toEqual({ vms: 1, vcpus: 8 });
-      await step(l.status('v', 'failed', 'h1', [], key('x'), 'libvirt said no'));
-      expect(await used()).toEqual([none, none]);
-      expect(await account()).toEqual({ vms: 1, vcpus: 8 });
-      expect(await rm.vm('v')).toMatchObject({ status: 'failed', statusReason: 'libvirt said no' });
-      await step(l.status('v', 'running', 'h2', ['10.1.1.1']));
-      expect(await used()).toEqual([none, big]);
-      await step(l.status('v', 'blocked', 'h2'));
-      expect(await used()).toEqual([none, none]);
-      await step(l.status('v', 'running', 'h2'));
+      await step(l.operation('v', 'create', 'h2', resized), l.status('v', 'scheduled', 'h2'));
+      expect(await used()).toEqual({ h1: NONE, h2: resized });
+      // Not something the processor emits, but well defined: a status naming another host moves the VM.
+      await step(l.status('v', 'running', 'h1'));
+      expect(await used()).toEqual({ h1: resized, h2: NONE });
+      await step(l.operation('v', 'destroy', 'h1', resized), l.status('v', 'destroying', 'h1'));
+      expect(await used()).toEqual({ h1: resized, h2: NONE });
       await step(l.status('v', 'destroyed', null));
-      expect(await used()).toEqual([none, none]);
+      expect(await used()).toEqual({ h1: NONE, h2: NONE });
       expect(await account()).toEqual({ vms: 0, vcpus: 0 });
-      expect((await rm.vms()).items.map((v) => [v.vmId, v.status, v.hostId])).toEqual([
-        ['v', 'destroyed', null],
-      ]);
+      expect(await vm()).toEqual(['destroyed', null, 8, 512, 50]);
       // A destroyed VM's id may be requested again.
-      await step(l.vm('v', bob, { vcpus: 1, memoryMiB: 512, diskGiB: 5 }), l.status('v', 'scheduled', 'h1'));
-      expect(await used()).toEqual([{ vcpus: 1, memoryMiB: 512, diskGiB: 5 }, none]);
+      const small = { vcpus: 1, memoryMiB: 512, diskGiB: 5 };
+      await step(l.vm('v', bob, small), l.operation('v', 'create', 'h1', small));
+      expect(await used()).toEqual({ h1: small, h2: NONE });
       expect(await account()).toEqual({ vms: 1, vcpus: 1 });
     });
 
@@ -578,8 +617,8 @@ export function describeReadModelsContract(
       );
 
       const hosts = await rm.hosts({ limit: 1 });
-      expect(hosts.items.map((h) => h.hostId)).toEqual(['h1']);
-      expect((await rm.hosts({ limit: 1, after: hosts.next })).items.map((h) => h.hostId)).toEqual(['h2']);
+      expect(hosts.items.map((h) => h.hostId)).toEqual(['g1']);
+      expect((await rm.hosts({ limit: 1, after: hosts.next })).items.map((h) => h.hostId)).toEqual(['h1']);
       expect((await rm.operators({ limit: 2 })).next).toBeDefined();
 
       await expectReadModelError(rm.vms({ after: 'not a cursor' }), 'BAD_REQUEST');
