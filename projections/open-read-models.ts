@@ -148,6 +148,17 @@ function dataSourceOptions(target: ReadModelsTarget, entities: ReadModelEntities
   };
 }
 
+async function connect(options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = new DataSource(options);
+  try {
+    return await dataSource.initialize();
+  } catch (error) {
+    throw new ReadModelError('STORE_UNAVAILABLE', `cannot open the database: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
 /**
  * Opens (creating and migrating if needed) the read models on SQLite or in a PostgreSQL schema.
  * One handle per process should project; any number may query.
@@ -158,14 +169,7 @@ export async function openReadModels(
 ): Promise<ReadModels> {
   if (target.type === 'postgres') checkSchemaName(target.schema);
   const entities = readModelEntities(target.type);
-  const dataSource = new DataSource(dataSourceOptions(target, entities));
-  try {
-    await dataSource.initialize();
-  } catch (error) {
-    throw new ReadModelError('STORE_UNAVAILABLE', `cannot open the read models: ${String(error)}`, {
-      cause: error,
-    });
-  }
+  const dataSource = await connect(dataSourceOptions(target, entities));
   const readModels = new TypeOrmReadModels(dataSource, entities, config, target.type === 'sqlite');
   try {
     if (target.type === 'postgres') await migratePostgres(dataSource, target.schema);
@@ -214,14 +218,7 @@ export async function rebuildReadModels(
  */
 export async function readModelSchemaDrift(target: ReadModelsTarget): Promise<string[]> {
   if (target.type === 'postgres') checkSchemaName(target.schema);
-  const dataSource = new DataSource(dataSourceOptions(target, readModelEntities(target.type)));
-  try {
-    await dataSource.initialize();
-  } catch (error) {
-    throw new ReadModelError('STORE_UNAVAILABLE', `cannot open the read models: ${String(error)}`, {
-      cause: error,
-    });
-  }
+  const dataSource = await connect(dataSourceOptions(target, readModelEntities(target.type)));
   try {
     const sql = await dataSource.driver.createSchemaBuilder().log();
     return sql.upQueries.map((q) => q.query);
@@ -238,14 +235,7 @@ export async function dropReadModels(target: ReadModelsTarget): Promise<void> {
     return;
   }
   checkSchemaName(target.schema);
-  const dataSource = new DataSource({ type: 'postgres', url: target.url, poolSize: 1, logging: false });
-  try {
-    await dataSource.initialize();
-  } catch (error) {
-    throw new ReadModelError('STORE_UNAVAILABLE', `cannot reach PostgreSQL: ${String(error)}`, {
-      cause: error,
-    });
-  }
+  const dataSource = await connect({ type: 'postgres', url: target.url, poolSize: 1, logging: false });
   try {
     await dataSource.query(`DROP SCHEMA IF EXISTS "${target.schema}" CASCADE`);
   } finally {
