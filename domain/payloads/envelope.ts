@@ -113,11 +113,21 @@ function issues(error: z.ZodError, prefix: string): PayloadIssue[] {
   }));
 }
 
+function hasProtoKey(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null || depth > 8) return false;
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) return true;
+  for (const v of Array.isArray(value) ? value : Object.values(value))
+    if (hasProtoKey(v, depth + 1)) return true;
+  return false;
+}
+
 /**
  * Judges a parsed JSON value as an envelope: shape, payload type and fields, size of its
  * canonical bytes, and the signature. What the API calls on a request body.
  */
 export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
+  // Copying an own "__proto__" key sets a prototype instead, so such a key would vanish unseen.
+  if (hasProtoKey(value)) return fail('INVALID_ENVELOPE', 'the key "__proto__" is not allowed');
   const shape = envelopeShape.safeParse(value);
   if (!shape.success) return fail('INVALID_ENVELOPE', 'not a signed envelope', issues(shape.error, ''));
   const envelope = shape.data as Envelope;

@@ -29,6 +29,20 @@ export const resourceId = z
     'must be 1-63 characters of a-z, 0-9 and -, starting with a letter or digit',
   );
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/** UTF-8 length without allocating; lone surrogates count 3, as TextEncoder would encode U+FFFD. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
 
 export const VM_STATUSES = [
   'requested',
@@ -94,7 +108,13 @@ export const vmCreate = z.strictObject({
     )
     .max(LIMITS.sshKeys)
     .default([]),
-  userData: z.string().max(LIMITS.userDataBytes).optional(),
+  userData: z
+    .string()
+    .refine(
+      (s) => utf8Length(s) <= LIMITS.userDataBytes,
+      `must be at most ${LIMITS.userDataBytes} UTF-8 bytes`,
+    )
+    .optional(),
 });
 
 const vmTarget = { ...base, vmId: resourceId };

@@ -192,8 +192,9 @@ export function applyRound(state: ProcessorState, close: RoundClose, ports: Proc
   };
   const ctx = new Ctx(state, ports, at, roundRequestId(close.round, ports.hash), '');
   const expired: [string, number][] = [];
-  for (const [vmId, deadline] of state.openOperations.unordered())
+  state.openOperations.forEachUnordered((deadline, vmId) => {
     if (deadline < close.consensusTimestamp) expired.push([vmId, deadline]);
+  });
   expired.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   let freed = false;
   for (const [vmId] of expired) {

@@ -8,4 +8,15 @@ export * from './processor.js';
 export * from './scheduler.js';
 export * from './state.js';
 export * from './state-root.js';
-export { bucketOf, DIGEST_DEPTH, encodeRow, type Hash, Journal, SortedSet, Table } from './table.js';
+export {
+  bucketOf,
+  type DigestDepth,
+  encodeRow,
+  fnv1a,
+  type Hash,
+  innerNode,
+  jcs,
+  Journal,
+  SortedSet,
+  Table,
+} from './table.js';

@@ -106,12 +106,19 @@ export class PayloadProcessor {
     return { round, records, membership: membershipChangesOf(records.map((r) => r.event)), root };
   }
 
-  /** Applies a decided round's ordered events and closes it. */
-  processRound(round: number, events: readonly OrderedPayloads[]): RoundOutcome {
+  /**
+   * Applies a decided round's ordered events and closes it, by default at its last event's time
+   * (see closeRound).
+   */
+  processRound(
+    round: number,
+    events: readonly OrderedPayloads[],
+    close?: { readonly consensusTimestamp: number; readonly consensusIndex: number },
+  ): RoundOutcome {
     if (round <= this.current.round.value)
       throw new ProcessorError('ROUND_ORDER', `round ${round}; round ${this.current.round.value} is closed`);
     for (const e of events) this.applyEvent(round, e);
-    return this.closeRound(round);
+    return close ? this.closeRound(round, close) : this.closeRound(round);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { VmSpec } from './events.js';
-import { free, isCurrentMember, type ProcessorState } from './state.js';
+import { isCurrentMember, type ProcessorState } from './state.js';
 
 /**
  * Placement rule (docs/processor.md): among hosts that are not draining, whose operator is a
@@ -12,13 +12,13 @@ export function placeVm(state: ProcessorState, spec: VmSpec, round: number): str
   let bm = 0;
   let bv = 0;
   let bd = 0;
-  for (const [hostId, host] of state.hosts.unordered()) {
-    if (host.draining || !isCurrentMember(state, host.operator, round)) continue;
-    const room = free(host);
-    const m = room.memoryMiB - spec.memoryMiB;
-    const v = room.vcpus - spec.vcpus;
-    const d = room.diskGiB - spec.diskGiB;
-    if (m < 0 || v < 0 || d < 0) continue;
+  state.hosts.forEachUnordered((host, hostId) => {
+    if (host.draining || !isCurrentMember(state, host.operator, round)) return;
+    const { capacity: c, used: u } = host;
+    const m = c.memoryMiB - u.memoryMiB - spec.memoryMiB;
+    const v = c.vcpus - u.vcpus - spec.vcpus;
+    const d = c.diskGiB - u.diskGiB - spec.diskGiB;
+    if (m < 0 || v < 0 || d < 0) return;
     if (
       best === null ||
       m < bm ||
@@ -29,7 +29,7 @@ export function placeVm(state: ProcessorState, spec: VmSpec, round: number): str
       bv = v;
       bd = d;
     }
-  }
+  });
   return best;
 }
 
@@ -38,12 +38,12 @@ export function largestRoom(state: ProcessorState, round: number): VmSpec {
   let vcpus = -1;
   let memoryMiB = -1;
   let diskGiB = -1;
-  for (const [, host] of state.hosts.unordered()) {
-    if (host.draining || !isCurrentMember(state, host.operator, round)) continue;
-    const room = free(host);
-    vcpus = Math.max(vcpus, room.vcpus);
-    memoryMiB = Math.max(memoryMiB, room.memoryMiB);
-    diskGiB = Math.max(diskGiB, room.diskGiB);
-  }
+  state.hosts.forEachUnordered((host) => {
+    if (host.draining || !isCurrentMember(state, host.operator, round)) return;
+    const { capacity: c, used: u } = host;
+    vcpus = Math.max(vcpus, c.vcpus - u.vcpus);
+    memoryMiB = Math.max(memoryMiB, c.memoryMiB - u.memoryMiB);
+    diskGiB = Math.max(diskGiB, c.diskGiB - u.diskGiB);
+  });
   return { vcpus, memoryMiB, diskGiB };
 }

@@ -1,7 +1,7 @@
 import type { Capacity, VmStatus } from '../payloads/schemas.js';
 import { type ResolvedConfig, resolveConfig, type ProcessorConfig } from './config.js';
 import type { VmOperation, VmSpec } from './events.js';
-import { ExpiryIndex, Journal, SortedSet, Table } from './table.js';
+import { type DigestDepth, ExpiryIndex, Journal, SortedSet, Table } from './table.js';
 
 /**
  * The whole cluster state. Rows are immutable values (replaced, never edited); the tables are
@@ -85,20 +85,32 @@ export interface ProcessorState {
   readonly expiries: ExpiryIndex;
 }
 
+export type RootTable = 'accounts' | 'hosts' | 'members' | 'proposals' | 'seen' | 'vms';
+
+/** Digest tree depth per table (256^depth leaves): 2 for tables that grow with use, 1 for the small ones. */
+export const ROOT_DEPTH: Readonly<Record<RootTable, DigestDepth>> = {
+  accounts: 2,
+  hosts: 1,
+  members: 1,
+  proposals: 2,
+  seen: 2,
+  vms: 2,
+};
+
 export function initialState(config: ProcessorConfig | ResolvedConfig): ProcessorState {
   const resolved = resolveConfig(config);
   const journal = new Journal();
   const state: ProcessorState = {
     config: resolved,
     journal,
-    vms: new Table(journal, true),
-    hosts: new Table(journal, true),
-    members: new Table(journal, true),
-    proposals: new Table(journal, true),
-    accounts: new Table(journal, true),
-    seen: new Table(journal, true),
+    vms: new Table(journal, ROOT_DEPTH.vms),
+    hosts: new Table(journal, ROOT_DEPTH.hosts),
+    members: new Table(journal, ROOT_DEPTH.members),
+    proposals: new Table(journal, ROOT_DEPTH.proposals),
+    accounts: new Table(journal, ROOT_DEPTH.accounts),
+    seen: new Table(journal, ROOT_DEPTH.seen),
     round: { value: -1 },
-    openOperations: new Table(journal, false),
+    openOperations: new Table(journal, null),
     blocked: new SortedSet(journal),
     expiries: new ExpiryIndex(journal),
   };

@@ -1,4 +1,3 @@
-import canonicalize from 'canonicalize';
 import { toHex } from '../crypto/index.js';
 
 /**
@@ -36,19 +35,38 @@ export class Journal {
 
 const utf8 = new TextEncoder();
 
-/** Leaves: 16^DEPTH buckets, chosen by the top bits of FNV-1a(key); every inner node has 16 children. */
-export const DIGEST_DEPTH = 4;
-const LEAF_BITS = 4 * DIGEST_DEPTH;
-const LEVEL_STRIDE = 1 << LEAF_BITS;
+/**
+ * A table's rows fall into 256^depth leaf buckets by the top 8·depth bits of FNV-1a(key); every
+ * inner node has up to 256 children. Large tables use depth 2, small ones depth 1.
+ */
+export type DigestDepth = 1 | 2;
 
 /** FNV-1a over UTF-16 code units, 32 bits. Spreads keys over buckets; security comes from sha256. */
-export function bucketOf(key: string): number {
+export function fnv1a(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) >>> (32 - LEAF_BITS);
+  return h >>> 0;
+}
+
+export function bucketOf(key: string, depth: DigestDepth): number {
+  return fnv1a(key) >>> (32 - 8 * depth);
+}
+
+/** Inner node: for each non-empty child in index order, one byte of index then its digest. */
+export function innerNode(children: readonly (readonly [number, Uint8Array])[]): Uint8Array {
+  let size = 0;
+  for (const [, d] of children) size += 1 + d.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const [c, d] of children) {
+    out[at++] = c;
+    out.set(d, at);
+    at += d.length;
+  }
+  return out;
 }
 
 function sortedInsert(keys: string[], key: string): void {
@@ -73,27 +91,80 @@ function sortedRemove(keys: string[], key: string): void {
   if (keys[lo] === key) keys.splice(lo, 1);
 }
 
-/** JCS of `[key, value]`: one row's canonical bytes. Values are JSON of strings, integers, booleans, null. */
+/**
+ * RFC 8785 (JCS) for the values state holds: strings, safe integers, booleans, null, arrays and
+ * plain objects. Anything else (a float, undefined) throws: state is integer-only by contract.
+ * Equals `canonicalize` on that domain (the specs check it) and is several times faster.
+ */
+export function jcs(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isSafeInteger(value)) throw new TypeError(`state holds a non-integer number ${value}`);
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + jcs(value[i]);
+        return out + ']';
+      }
+      const shape = shapeOf(value);
+      let out = '{';
+      for (let i = 0; i < shape.keys.length; i++)
+        out += shape.prefixes[i]! + jcs((value as Record<string, unknown>)[shape.keys[i]!]);
+      return out + '}';
+    }
+    default:
+      throw new TypeError(`state holds a ${typeof value}`);
+  }
+}
+
+interface Shape {
+  readonly keys: readonly string[];
+  /** `"key":`, with a leading comma after the first. */
+  readonly prefixes: readonly string[];
+}
+
+/** Rows of one kind share their keys, so their sorted order is computed once per key list. */
+const shapes = new Map<string, Shape>();
+
+function shapeOf(value: object): Shape {
+  const own = Object.keys(value);
+  const id = JSON.stringify(own);
+  let shape = shapes.get(id);
+  if (!shape) {
+    const keys = own.sort();
+    shape = { keys, prefixes: keys.map((k, i) => (i === 0 ? '' : ',') + JSON.stringify(k) + ':') };
+    if (shapes.size < 1024) shapes.set(id, shape);
+  }
+  return shape;
+}
+
+/** JCS of `[key, value]`: one row's canonical text. */
 export function encodeRow(key: string, value: unknown): string {
-  const text = canonicalize([key, value]);
-  if (text === undefined) throw new TypeError(`row ${key} has no JSON encoding`);
-  return text;
+  return `[${JSON.stringify(key)},${jcs(value)}]`;
 }
 
 /**
  * A Merkle tree over one table, documented in docs/processor.md:
- * - leaf b = sha256(JCS([[key, value], ...])) over the bucket's rows sorted by key;
- * - inner node = sha256(JCS([[childIndex, childHex], ...])) over its non-empty children;
+ * - leaf = sha256(JCS([[key, value], ...])) over the bucket's rows sorted by key;
+ * - inner node = sha256(innerNode(children)), children being the non-empty nodes below it;
  * - the table's digest is the top node's, or sha256("[]") for an empty table.
  */
 class DigestTree {
   private readonly buckets = new Map<number, string[]>();
   private readonly dirty = new Set<number>();
-  /** level * LEVEL_STRIDE + index -> hex digest; absent when the node is empty. */
-  private readonly nodes = new Map<number, string>();
+  /** level * 65536 + index -> digest; absent when the node is empty. */
+  private readonly nodes = new Map<number, Uint8Array>();
+
+  constructor(private readonly depth: DigestDepth) {}
 
   added(key: string): void {
-    const b = bucketOf(key);
+    const b = bucketOf(key, this.depth);
     let keys = this.buckets.get(b);
     if (!keys) this.buckets.set(b, (keys = []));
     sortedInsert(keys, key);
@@ -101,7 +172,7 @@ class DigestTree {
   }
 
   removed(key: string): void {
-    const b = bucketOf(key);
+    const b = bucketOf(key, this.depth);
     const keys = this.buckets.get(b);
     if (!keys) return;
     sortedRemove(keys, key);
@@ -110,41 +181,54 @@ class DigestTree {
   }
 
   changed(key: string): void {
-    this.dirty.add(bucketOf(key));
+    this.dirty.add(bucketOf(key, this.depth));
   }
 
   digest(row: (key: string) => string, hash: Hash): string {
+    const leafLevel = this.depth * LEVEL;
     let parents = new Set<number>();
     for (const b of this.dirty) {
       const keys = this.buckets.get(b);
-      const id = DIGEST_DEPTH * LEVEL_STRIDE + b;
-      if (!keys) this.nodes.delete(id);
+      if (!keys) this.nodes.delete(leafLevel + b);
       else {
         let text = '[';
         for (let i = 0; i < keys.length; i++) text += (i === 0 ? '' : ',') + row(keys[i]!);
-        this.nodes.set(id, toHex(hash(utf8.encode(text + ']'))));
+        this.nodes.set(leafLevel + b, hash(utf8.encode(text + ']')));
       }
-      parents.add(b >>> 4);
+      parents.add(b >>> 8);
     }
     this.dirty.clear();
-    for (let level = DIGEST_DEPTH - 1; level >= 0; level--) {
+    for (let level = this.depth - 1; level >= 0; level--) {
       const next = new Set<number>();
+      const below = (level + 1) * LEVEL;
       for (const p of parents) {
-        let text = '';
-        for (let c = 0; c < 16; c++) {
-          const child = this.nodes.get((level + 1) * LEVEL_STRIDE + p * 16 + c);
-          if (child !== undefined) text += `${text === '' ? '' : ','}[${c},"${child}"]`;
+        let size = 0;
+        for (let c = 0; c < 256; c++) {
+          const d = this.nodes.get(below + p * 256 + c);
+          if (d !== undefined) size += 1 + d.length;
         }
-        const id = level * LEVEL_STRIDE + p;
-        if (text === '') this.nodes.delete(id);
-        else this.nodes.set(id, toHex(hash(utf8.encode(`[${text}]`))));
-        next.add(p >>> 4);
+        if (size === 0) this.nodes.delete(level * LEVEL + p);
+        else {
+          const bytes = new Uint8Array(size);
+          let at = 0;
+          for (let c = 0; c < 256; c++) {
+            const d = this.nodes.get(below + p * 256 + c);
+            if (d === undefined) continue;
+            bytes[at++] = c;
+            bytes.set(d, at);
+            at += d.length;
+          }
+          this.nodes.set(level * LEVEL + p, hash(bytes));
+        }
+        next.add(p >>> 8);
       }
       parents = next;
     }
-    return this.nodes.get(0) ?? toHex(hash(utf8.encode('[]')));
+    return toHex(this.nodes.get(0) ?? hash(utf8.encode('[]')));
   }
 }
+
+const LEVEL = 1 << 16;
 
 /**
  * A journaled Map from string keys to immutable values. Values are replaced, never changed in
@@ -153,13 +237,15 @@ class DigestTree {
 export class Table<V> {
   private readonly rows = new Map<string, V>();
   private readonly tree: DigestTree | null;
-  private readonly encoded = new WeakMap<object, string>();
+  /** Encoded rows, kept until the row changes. */
+  private readonly encoded = new Map<string, string>();
 
+  /** `depth` null: not in the root (an index). */
   constructor(
     private readonly journal: Journal,
-    digested: boolean,
+    depth: DigestDepth | null,
   ) {
-    this.tree = digested ? new DigestTree() : null;
+    this.tree = depth === null ? null : new DigestTree(depth);
   }
 
   get size(): number {
@@ -197,6 +283,11 @@ export class Table<V> {
     return this.rows.entries();
   }
 
+  /** As unordered(), without allocating per row. */
+  forEachUnordered(fn: (value: V, key: string) => void): void {
+    this.rows.forEach(fn);
+  }
+
   sortedKeys(): string[] {
     return [...this.rows.keys()].sort();
   }
@@ -208,10 +299,8 @@ export class Table<V> {
   }
 
   private row(key: string): string {
-    const value = this.rows.get(key);
-    if (typeof value !== 'object' || value === null) return encodeRow(key, value);
-    let text = this.encoded.get(value);
-    if (text === undefined) this.encoded.set(value, (text = encodeRow(key, value)));
+    let text = this.encoded.get(key);
+    if (text === undefined) this.encoded.set(key, (text = encodeRow(key, this.rows.get(key))));
     return text;
   }
 
@@ -219,12 +308,14 @@ export class Table<V> {
     const isNew = !this.rows.has(key);
     this.rows.set(key, value);
     if (!this.tree) return;
+    this.encoded.delete(key);
     if (isNew) this.tree.added(key);
     else this.tree.changed(key);
   }
 
   private remove(key: string): void {
     this.rows.delete(key);
+    this.encoded.delete(key);
     this.tree?.removed(key);
   }
 }

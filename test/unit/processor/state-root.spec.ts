@@ -1,0 +1,68 @@
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
+import {
+  bucketOf,
+  encodeRow,
+  initialState,
+  jcs,
+  stateRoot,
+  stateRootFromScratch,
+} from '../../../domain/processor/index.js';
+import { config, hash } from './kit.js';
+
+const stateValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.string({ unit: 'grapheme' }),
+    fc.maxSafeInteger(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ unit: 'grapheme' }), tie('value'), { maxKeys: 4 }),
+  ),
+})).value;
+
+describe('state encoding and root', () => {
+  it('jcs equals canonicalize (RFC 8785) on strings, safe integers, booleans, null, arrays and objects', () => {
+    fc.assert(
+      fc.property(stateValue, (v) => {
+        expect(jcs(v)).toBe(canonicalize(v));
+      }),
+      { numRuns: 500 },
+    );
+    expect(encodeRow('k', { b: 1, a: [true, null] })).toBe('["k",{"a":[true,null],"b":1}]');
+  });
+
+  it('refuses anything that is not integer-only JSON', () => {
+    expect(() => jcs(1.5)).toThrow(TypeError);
+    expect(() => jcs(2 ** 53)).toThrow(TypeError);
+    expect(() => jcs({ a: undefined })).toThrow(TypeError);
+    expect(jcs(-0)).toBe('0');
+  });
+
+  it('any change to any row changes the root; undoing it restores the root', () => {
+    const state = initialState(config);
+    const before = stateRoot(state, hash);
+    state.seen.set('ab'.repeat(32), 1);
+    const one = stateRoot(state, hash);
+    expect(one).not.toBe(before);
+    state.seen.set('ab'.repeat(32), 2);
+    expect(stateRoot(state, hash)).not.toBe(one);
+    state.seen.delete('ab'.repeat(32));
+    expect(stateRoot(state, hash)).toBe(before);
+    state.round.value = 7;
+    expect(stateRoot(state, hash)).not.toBe(before);
+    expect(stateRootFromScratch(state, hash)).toBe(stateRoot(state, hash));
+  });
+
+  it('rows that share a bucket are kept sorted within it', () => {
+    const keys: string[] = [];
+    for (let i = 0; keys.length < 3; i++) if (bucketOf(`k${i}`, 1) === bucketOf('k0', 1)) keys.push(`k${i}`);
+    const a = initialState(config);
+    const b = initialState(config);
+    for (const k of keys) a.seen.set(k, 1);
+    for (const k of [...keys].reverse()) b.seen.set(k, 1);
+    expect(stateRoot(a, hash)).toBe(stateRoot(b, hash));
+    expect(stateRootFromScratch(a, hash)).toBe(stateRoot(a, hash));
+  });
+});
