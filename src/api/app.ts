@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { type INestApplication, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
+import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ApiErrorFilter } from './errors.js';
+import { ApiErrorFilter, ErrorReporter } from './errors.js';
+import { installFastIntake } from './fast-intake.js';
 import { HealthController, MetricsController } from './health.controller.js';
 import { GroupCommitIntake } from './intake.js';
 import { LedgerController } from './ledger.controller.js';
@@ -17,16 +18,18 @@ import type { NodeAppOptions } from './ports.js';
 import { ReadController } from './read.controller.js';
 import { READ_QUERY_HANDLERS } from './read.queries.js';
 import { API_CONTEXT, type ApiContext, NODE_RUNTIME, type RuntimeHandle } from './tokens.js';
+import { createVerifyPool } from './verify-pool.js';
 
 export type { NodeAppOptions } from './ports.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 
-/** Commits what the intake has queued when the app closes. */
+/** Commits what the intake has queued when the app closes, then stops the verify workers. */
 class IntakeShutdown implements OnModuleDestroy {
   constructor(@Inject(API_CONTEXT) private readonly ctx: ApiContext) {}
   async onModuleDestroy(): Promise<void> {
     await this.ctx.intake?.close();
+    await this.ctx.verifier.close();
   }
 }
 
@@ -42,6 +45,7 @@ export async function createNodeApp(
   const metrics = new ApiMetrics(options.lag);
   const ctx: ApiContext = {
     metrics,
+    verifier: createVerifyPool(options.verifyThreads ?? 1),
     intake: options.intake
       ? new GroupCommitIntake(
           options.intake.outbox,
@@ -76,10 +80,16 @@ export async function createNodeApp(
     logger: ['error', 'warn'],
     bodyParser: false,
   });
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const reporter = new ErrorReporter(metrics, log);
   app.disable('x-powered-by');
+  app.set('etag', false);
   // Any content type is read as JSON: the envelope is the only body this API takes.
-  app.useBodyParser('json', { limit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, type: () => true });
-  app.useGlobalFilters(new ApiErrorFilter(metrics, log));
+  app.useBodyParser('json', { limit, type: () => true });
+  app.useGlobalFilters(new ApiErrorFilter(reporter));
   if (options.openApi !== false) setupOpenApi(app);
+  await app.init();
+  if (options.fastIntake !== false)
+    installFastIntake(app.getHttpServer(), app.get(CommandBus), reporter, limit);
   return app;
 }

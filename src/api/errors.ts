@@ -112,26 +112,26 @@ export function renderError(exception: unknown): Rendered {
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
 }
 
-/** Renders every error as {error:{code,message,details?}}, counts refused intake, and logs. */
-@Catch()
-export class ApiErrorFilter implements ExceptionFilter {
+export interface ErrorResponse {
+  readonly status: number;
+  readonly body: { error: { code: string; message: string; details?: unknown } };
+}
+
+/** Renders an error, counts refused intake, and logs it: shared by the filter and the fast intake. */
+export class ErrorReporter {
   constructor(
     private readonly metrics?: ApiMetrics,
     private readonly log?: ApiLogger,
   ) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const res = http.getResponse<ResponseLike>();
-    const req = http.getRequest<RequestLike>();
+  report(exception: unknown, method: string | undefined, path: string): ErrorResponse {
     const r = renderError(exception);
-    const path = (req?.originalUrl ?? req?.url ?? '').split('?')[0] ?? '';
-    if (req?.method === 'POST' && path === '/v1/payloads') this.metrics?.refused.inc({ code: r.code });
+    if (method === 'POST' && path === '/v1/payloads') this.metrics?.refused.inc({ code: r.code });
     if (r.status >= 500)
       this.log?.({
         level: 'error',
         msg: 'request failed',
-        method: req?.method,
+        method,
         path,
         status: r.status,
         code: r.code,
@@ -142,15 +142,37 @@ export class ApiErrorFilter implements ExceptionFilter {
       this.log?.({
         level: 'warn',
         msg: 'request refused',
-        method: req?.method,
+        method,
         path,
         status: r.status,
         code: r.code,
         message: r.message,
       });
+    return {
+      status: r.status,
+      body: {
+        error: {
+          code: r.code,
+          message: r.message,
+          ...(r.details !== undefined ? { details: r.details } : {}),
+        },
+      },
+    };
+  }
+}
+
+/** Renders every error as {error:{code,message,details?}}, counts refused intake, and logs. */
+@Catch()
+export class ApiErrorFilter implements ExceptionFilter {
+  constructor(private readonly reporter: ErrorReporter) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const res = http.getResponse<ResponseLike>();
+    const req = http.getRequest<RequestLike>();
+    const path = (req?.originalUrl ?? req?.url ?? '').split('?')[0] ?? '';
+    const { status, body } = this.reporter.report(exception, req?.method, path);
     if (res.headersSent) return;
-    res.status(r.status).json({
-      error: { code: r.code, message: r.message, ...(r.details !== undefined ? { details: r.details } : {}) },
-    });
+    res.status(status).json(body);
   }
 }

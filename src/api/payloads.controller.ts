@@ -3,7 +3,6 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { EnvelopeDto, ErrorDto, PayloadAcceptedDto, PayloadStatusDto } from './dto.js';
 import { GetPayloadStatusQuery, type PayloadStatus, SubmitPayloadCommand } from './payloads.js';
-import { API_CONTEXT, type ApiContext } from './tokens.js';
 import { parseOr400, payloadIdParam } from './validation.js';
 
 @ApiTags('payloads')
@@ -12,7 +11,6 @@ export class PayloadsController {
   constructor(
     @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(QueryBus) private readonly queries: QueryBus,
-    @Inject(API_CONTEXT) private readonly ctx: ApiContext,
   ) {}
 
   @Post()
@@ -37,12 +35,7 @@ export class PayloadsController {
     description: 'UNAVAILABLE: retry here later or on another node',
   })
   async submit(@Body() body: unknown): Promise<{ payloadId: string }> {
-    const started = performance.now();
-    const { payloadId, duplicate } = await this.commands.execute(new SubmitPayloadCommand(body));
-    const m = this.ctx.metrics;
-    m.accepted.inc();
-    if (duplicate) m.duplicates.inc();
-    m.intakeSeconds.observe((performance.now() - started) / 1000);
+    const { payloadId } = await this.commands.execute(new SubmitPayloadCommand(body));
     return { payloadId };
   }
 

@@ -1,14 +1,19 @@
 import { jest } from '@jest/globals';
+import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { sha256, toHex } from '../../../domain/crypto/index.js';
 import { encodeEnvelope } from '../../../domain/payloads/envelope.js';
 import { get, post, signed, startTestApp, testSigner, type TestApp, vmCreate } from './fakes.js';
 
 jest.setTimeout(30_000);
 
-describe('POST /v1/payloads', () => {
+describe.each([
+  ['the fast intake path', true],
+  ['the Nest controller', false],
+])('POST /v1/payloads through %s', (_path, fastIntake) => {
   let t: TestApp;
   beforeEach(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ fastIntake });
   });
   afterEach(() => t.close());
 
@@ -78,6 +83,7 @@ describe('POST /v1/payloads', () => {
     ['not JSON at all', () => 'hello', 400, 'MALFORMED_JSON'],
     ['an empty body', () => '', 400, 'INVALID_ENVELOPE'],
     ['a JSON array', () => '[1,2]', 400, 'INVALID_ENVELOPE'],
+    ['a JSON string', () => '"hello"', 400, 'MALFORMED_JSON'],
     ['a missing signature', () => ({ ...good().envelope, signature: undefined }), 400, 'INVALID_ENVELOPE'],
     ['an extra envelope field', () => ({ ...good().envelope, extra: 1 }), 400, 'INVALID_ENVELOPE'],
     [
@@ -278,5 +284,65 @@ describe('GET /v1/payloads/:id', () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe('the fast intake path hands unusual bodies to Express', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('takes a gzip body through Express', async () => {
+    const s = signed(vmCreate());
+    const res = await fetch(`${t.url}/v1/payloads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify(s.envelope)),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ payloadId: s.payloadId });
+  });
+
+  it('refuses a charset other than UTF-8 with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    const r = await post(t.url, signed(vmCreate()).envelope, {
+      'content-type': 'application/json; charset=latin1',
+    });
+    expect([r.status, r.body.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+  });
+
+  it('refuses a chunked body over the limit with 413 and closes the connection', async () => {
+    const before = t.outbox.appends.length;
+    const big = Buffer.from(JSON.stringify({ pad: 'x'.repeat(80_000) }));
+    const r = await new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: Number(new URL(t.url).port), method: 'POST', path: '/v1/payloads' },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => (body += String(c)));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.write(big.subarray(0, 40_000));
+      req.write(big.subarray(40_000));
+      req.end();
+    });
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body).error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(r.connection).toBe('close');
+    expect(t.outbox.appends).toHaveLength(before);
+  });
+
+  it('serves POST /v1/payloads with a query string the same way', async () => {
+    const s = signed(vmCreate());
+    const res = await fetch(`${t.url}/v1/payloads?trace=1`, {
+      method: 'POST',
+      body: JSON.stringify(s.envelope),
+    });
+    expect(res.status).toBe(202);
   });
 });
