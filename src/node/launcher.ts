@@ -101,6 +101,7 @@ export function readModelsTargetFor(config: NodeConfig, genesis: Genesis, key: N
 
 export interface RunningNode {
   readonly runtime: NodeRuntime;
+  readonly store: EventStore;
   readonly ledger: LedgerDriver;
   readonly readModels: ReadModels;
   readonly projections: ProjectionRunner;
@@ -175,6 +176,7 @@ export async function startNode(
   const url = `http://${config.api.host}:${config.api.port}`;
   return {
     runtime,
+    store,
     ledger,
     readModels,
     projections,

@@ -95,6 +95,11 @@ export class LedgerDriver implements LedgerPort {
     return this.processor.state.seen.has(payloadId);
   }
 
+  memberSince(key: string): number | null {
+    const m = this.processor.state.members.get(key);
+    return m && m.until === null ? m.since : null;
+  }
+
   /** Operators whose stake counts now or will: members, and those admitted but not yet effective. */
   operators(): string[] {
     const out: string[] = [];

@@ -55,6 +55,8 @@ export interface LedgerPort {
   rootOf(round: number): Uint8Array | undefined;
   /** Operators whose stake counts now or soon (admitted, not removed): the peers to talk to. */
   operators(): readonly Hex[];
+  /** The first round in which this key's stake counts; null if it is not (or no longer) a member. */
+  memberSince(key: Hex): number | null;
 }
 
 export interface Topics {
@@ -73,6 +75,10 @@ export function topicsFor(genesis: Genesis): Topics {
 }
 
 export const PAYLOAD_PARTITIONS = 8;
+/** Undecided rounds above which a joining member counts as still catching up. */
+const CAUGHT_UP_ROUNDS = 6;
+/** Most events one sync response carries. */
+const SYNC_LIMIT = 4096;
 
 export interface NodeRuntimeOptions {
   readonly genesis: Genesis;
@@ -186,6 +192,9 @@ export class NodeRuntime {
   private readonly ledgerListeners: ((records: readonly LedgerRecord[]) => void)[] = [];
   private ledgerLength = 0;
   private peerTurn = 0;
+  private joinIntake: (() => Promise<void>) | null = null;
+  private readonly catchingUp = new Set<Hex>();
+  private intake: BusSubscription | null = null;
 
   constructor(private readonly options: NodeRuntimeOptions) {
     this.self = options.key.publicKey;
@@ -292,8 +301,13 @@ export class NodeRuntime {
     this.subscriptions.push(
       await subscribe(this.topics.gossip, `${prefix}.gossip.${me}`, false, (b) => this.onGossip(b)),
       await subscribe(this.topics.inbox(this.self), `${prefix}.inbox.${me}`, false, (b) => this.onInbox(b)),
-      await subscribe(this.topics.payloads, `${prefix}.intake`, true, (b) => this.onPayloads(b)),
     );
+    this.joinIntake = () =>
+      subscribe(this.topics.payloads, `${prefix}.intake`, true, (b) => this.onPayloads(b)).then((s) => {
+        this.intake = s;
+        this.subscriptions.push(s);
+      });
+    await this.maybeJoinIntake();
     const tickMs = this.options.tickMs ?? 5;
     this.timers.push(setInterval(() => this.enqueueOnce('tick', () => this.tick()), tickMs));
     this.timers.push(
@@ -411,11 +425,54 @@ export class NodeRuntime {
         return;
       }
       case 'sync': {
-        const events = this.node.graph.diff(new Map(frame.known), 4096);
+        const known = new Map(frame.known);
+        const events = this.node.graph.diff(known, SYNC_LIMIT);
+        if (this.lacksPruned(known, events)) {
+          // Off the mailbox: the store is read, not the graph.
+          if (!this.catchingUp.has(frame.from)) {
+            this.catchingUp.add(frame.from);
+            void this.catchUpFromStore(frame.from, known).finally(() => this.catchingUp.delete(frame.from));
+          }
+          return;
+        }
         await this.sendEvents(frame.from, events);
         return;
       }
     }
+  }
+
+  /** Whether a peer lacks events this node has already pruned from memory (a joiner, a long absence). */
+  private lacksPruned(known: ReadonlyMap<Hex, number>, diff: readonly SignedEvent[]): boolean {
+    const lowest = new Map<Hex, number>();
+    for (const e of diff) {
+      const c = toHex(e.body.creator);
+      const seen = lowest.get(c);
+      if (seen === undefined || e.body.seq < seen) lowest.set(c, e.body.seq);
+    }
+    for (const [creator, ours] of this.node.graph.knownVector()) {
+      const theirs = known.get(creator) ?? -1;
+      if (ours <= theirs) continue;
+      const first = lowest.get(creator);
+      if (first !== undefined ? first > theirs + 1 : diff.length < SYNC_LIMIT) return true;
+    }
+    return false;
+  }
+
+  /** Sends a peer what it lacks from this node's store, in store order (parents first), a bounded part per sync. */
+  private async catchUpFromStore(to: Hex, known: ReadonlyMap<Hex, number>): Promise<void> {
+    const events: SignedEvent[] = [];
+    for await (const r of this.options.store.readAll()) {
+      if (r.type !== EVENT_TYPES.shadowgraphEvent) continue;
+      const e = this.decode(r.data);
+      if (!e || e.body.seq <= (known.get(toHex(e.body.creator)) ?? -1)) continue;
+      events.push(e);
+      if (events.length >= SYNC_LIMIT) break;
+    }
+    this.log('info', 'a peer lacks pruned events: sending them from the store', {
+      peer: to.slice(0, 16),
+      events: events.length,
+    });
+    await this.sendEvents(to, events);
   }
 
   private async sendEvents(to: Hex, events: readonly SignedEvent[]): Promise<void> {
@@ -438,7 +495,43 @@ export class NodeRuntime {
     return this.options.ledger?.operators() ?? this.options.genesis.members.map((m) => m.key);
   }
 
+  /**
+   * Only a member whose stake counts takes payloads from the shared intake: a joining node's
+   * events carry no weight until its admission takes effect, so what it took would wait for the
+   * accepting node's timeout.
+   */
+  private async maybeJoinIntake(): Promise<void> {
+    if (!this.joinIntake || !this.running) return;
+    const since = this.options.ledger ? this.options.ledger.memberSince(this.self) : 0;
+    if (since === null || since > Math.max(0, this.lastDecidedRound())) return;
+    const join = this.joinIntake;
+    this.joinIntake = null;
+    try {
+      await join();
+    } catch (err) {
+      this.joinIntake = join;
+      throw err;
+    }
+  }
+
+  /** A removed member stops taking payloads; what it holds unacknowledged goes back to the group. */
+  private async maybeLeaveIntake(): Promise<void> {
+    const ledger = this.options.ledger;
+    if (!this.intake || !ledger || ledger.memberSince(this.self) !== null) return;
+    const leaving = this.intake;
+    this.intake = null;
+    this.subscriptions.splice(this.subscriptions.indexOf(leaving), 1);
+    this.log('info', 'no longer a member: leaving the intake group');
+    await leaving.stop().catch(() => undefined);
+  }
+
   private async syncWithPeer(): Promise<void> {
+    // Off the mailbox: joining and leaving a group wait on the bus, and a batch in flight waits on us.
+    if (this.joinIntake)
+      void this.maybeJoinIntake().catch((err) =>
+        this.log('warn', 'joining intake failed', { error: String(err) }),
+      );
+    else void this.maybeLeaveIntake();
     const peer = this.nextPeer();
     if (!peer || !this.running) return;
     this.stats.syncsSent++;
@@ -458,8 +551,21 @@ export class NodeRuntime {
   // ---------------------------------------------------------------- the core
 
   private async tick(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || !this.mayCreateEvents()) return;
     await this.apply(this.node.tick(this.clock()), null);
+  }
+
+  /**
+   * Only a member whose stake counts creates events, and only once it has caught up: an event
+   * built on old rounds would be ancient to its peers, and so would every descendant.
+   */
+  private mayCreateEvents(): boolean {
+    const ledger = this.options.ledger;
+    if (!ledger) return true;
+    const since = ledger.memberSince(this.self);
+    const graph = this.node.graph;
+    if (since === null || since > Math.max(0, graph.lastDecidedRound)) return false;
+    return since === 0 || graph.highestRound - graph.lastDecidedRound <= CAUGHT_UP_ROUNDS;
   }
 
   private async receive(events: readonly SignedEvent[], from: Hex): Promise<void> {
