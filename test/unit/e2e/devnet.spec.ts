@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers of the API under test */
 import { jest } from '@jest/globals';
 import { readEventsOfCreator } from './ledger-probe.js';
 import {
