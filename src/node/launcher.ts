@@ -6,7 +6,12 @@ import type { CommsBus } from '../bus/comms-bus.js';
 import { openCommsBus } from '../bus/open.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import { openEventStore } from '../eventstore/open.js';
-import { openReadModels, type ReadModels, type ReadModelsTarget } from '../../projections/index.js';
+import {
+  openReadModels,
+  type ReadModels,
+  type ReadModelsConfig,
+  type ReadModelsTarget,
+} from '../../projections/index.js';
 import { type Genesis, networkPrefix, type NodeKey, parseGenesis } from './genesis.js';
 import { EventStoreIntakeOutbox } from './intake-outbox.js';
 import { LedgerDriver } from './ledger-driver.js';
@@ -99,6 +104,15 @@ export function readModelsTargetFor(config: NodeConfig, genesis: Genesis, key: N
   return { type: 'sqlite', path: join(config.dataDir, 'read-models.sqlite') };
 }
 
+export function readModelsConfigOf(genesis: Genesis): ReadModelsConfig {
+  return {
+    genesisMembers: genesis.members,
+    genesisHosts: genesis.hosts,
+    accountQuotas: genesis.accounts,
+    defaultQuota: genesis.defaultQuota,
+  };
+}
+
 export interface RunningNode {
   readonly runtime: NodeRuntime;
   readonly store: EventStore;
@@ -139,12 +153,10 @@ export async function startNode(
   const ledger = new LedgerDriver(genesis);
   const outbox = new EventStoreIntakeOutbox(store);
   ledger.onDecided((ids) => outbox.decided(ids));
-  const readModels = await openReadModels(readModelsTargetFor(config, genesis, key), {
-    genesisMembers: genesis.members,
-    genesisHosts: genesis.hosts,
-    accountQuotas: genesis.accounts,
-    defaultQuota: genesis.defaultQuota,
-  });
+  const readModels = await openReadModels(
+    readModelsTargetFor(config, genesis, key),
+    readModelsConfigOf(genesis),
+  );
   const projections = new ProjectionRunner(readModels, store, warn);
   const runtime = new NodeRuntime({
     genesis,
