@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { sha256, signerFromSecretKey } from '../../domain/crypto/index.js';
+import { signPayload } from '../../domain/payloads/index.js';
 import type { CommsBus } from '../bus/comms-bus.js';
 import { openCommsBus } from '../bus/open.js';
 import { genesisHash, networkPrefix } from '../node/genesis.js';
 import { type NodeConfig, type RunningNode, startNode } from '../node/launcher.js';
 import { readNetwork, writeNetwork } from '../node/network-files.js';
-import { topicsFor } from '../node/node-runtime.js';
 
 export interface NodeDevnetOptions {
   readonly nodes: number;
@@ -12,7 +14,7 @@ export interface NodeDevnetOptions {
   readonly data: string;
   readonly bus: 'memory' | 'kafka';
   readonly store: 'sqlite' | 'postgres' | 'eventstoredb';
-  /** Synthetic opaque payloads per second published to the intake topic (0: none). */
+  /** Synthetic signed vm.create requests per second, spread over the nodes (0: none). */
   readonly rate: number;
 }
 
@@ -78,16 +80,31 @@ export async function runNodeDevnet(
       nodes.map((n, i) => `  node ${i}: ${n.url}  (GET /health, /v1/ledger/head, /metrics)\n`).join(''),
   );
 
-  const publisher = shared ?? nodes[0]!.runtime;
+  // Synthetic tenants sign small vm.create requests, a fresh tenant every few VMs (quotas).
   let counter = 0;
-  const topics = topicsFor(layout.genesis);
+  let tenant = signerFromSecretKey(new Uint8Array(randomBytes(32)));
   const payloadTimer =
     opts.rate > 0
       ? setInterval(
           () => {
-            const payload = new TextEncoder().encode(`devnet:${started}:${counter++}`);
-            if (shared) void shared.publish(topics.payloads, [{ key: null, value: payload }]);
-            else void (publisher as RunningNode['runtime']).accept(payload);
+            if (counter > 0 && counter % 8 === 0)
+              tenant = signerFromSecretKey(new Uint8Array(randomBytes(32)));
+            const i = counter++;
+            const { bytes } = signPayload(
+              {
+                type: 'vm.create',
+                nonce: randomBytes(12).toString('base64url'),
+                expiresAt: Date.now() + 600_000,
+                vmId: `dev-${started.toString(36)}-${i}`,
+                name: `dev-${i}`,
+                vcpus: 1,
+                memoryMiB: 128,
+                diskGiB: 1,
+              },
+              tenant,
+              sha256,
+            );
+            void nodes[i % nodes.length]!.runtime.accept(bytes).catch(() => undefined);
           },
           Math.max(1, Math.floor(1000 / opts.rate)),
         )
@@ -108,7 +125,7 @@ export async function runNodeDevnet(
     const rows = h.map(
       (x, i) =>
         `node ${i}  round ${String(x.lastDecidedRound).padStart(5)}  ordered ${String(x.consensusIndex).padStart(7)} events ` +
-        `${String(x.stats.orderedPayloads).padStart(7)} payloads  forks ${x.stats.forks}`,
+        `${String(x.stats.orderedPayloads).padStart(7)} payloads  ledger ${String(x.stats.ledgerRecords).padStart(7)}  forks ${x.stats.forks}`,
     );
     rows.push(
       `common index ${common}: order hash ${hashes[0]?.slice(0, 16)}… ${agree ? 'all nodes agree' : 'NODES DISAGREE'}`,

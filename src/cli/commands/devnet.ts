@@ -49,7 +49,7 @@ export function registerDevnet(program: Command, io: CliIo): void {
     )
     .option(
       '--rate <r>',
-      'synthetic opaque payloads per second put on the intake topic (0: none)',
+      'synthetic signed vm.create requests per second from throwaway tenants (0: none)',
       nonNegative,
       5,
     )
