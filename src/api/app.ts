@@ -18,18 +18,18 @@ import type { NodeAppOptions } from './ports.js';
 import { ReadController } from './read.controller.js';
 import { READ_QUERY_HANDLERS } from './read.queries.js';
 import { API_CONTEXT, type ApiContext, NODE_RUNTIME, type RuntimeHandle } from './tokens.js';
-import { createVerifyPool } from './verify-pool.js';
+import { createJudgePool } from './judge-pool.js';
 
 export type { NodeAppOptions } from './ports.js';
 
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 
-/** Commits what the intake has queued when the app closes, then stops the verify workers. */
+/** Commits what the intake has queued when the app closes, then stops the judge workers. */
 class IntakeShutdown implements OnModuleDestroy {
   constructor(@Inject(API_CONTEXT) private readonly ctx: ApiContext) {}
   async onModuleDestroy(): Promise<void> {
     await this.ctx.intake?.close();
-    await this.ctx.verifier.close();
+    await this.ctx.judge.close();
   }
 }
 
@@ -45,7 +45,7 @@ export async function createNodeApp(
   const metrics = new ApiMetrics(options.lag);
   const ctx: ApiContext = {
     metrics,
-    verifier: createVerifyPool(options.verifyThreads ?? 1),
+    judge: createJudgePool(options.judgeThreads ?? 1),
     intake: options.intake
       ? new GroupCommitIntake(
           options.intake.outbox,

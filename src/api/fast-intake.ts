@@ -29,8 +29,8 @@ export function installFastIntake(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const body = parse(await readBody(req, res, limitBytes));
-      const { payloadId } = await commands.execute(new SubmitPayloadCommand(body));
+      const raw = await readBody(req, res, limitBytes);
+      const { payloadId } = await commands.execute(new SubmitPayloadCommand({ raw }));
       send(res, 202, { payloadId });
     } catch (error) {
       const { status, body } = reporter.report(error, 'POST', PATH);
@@ -82,20 +82,6 @@ function readBody(req: IncomingMessage, res: ServerResponse, limitBytes: number)
       if (!over) reject(error);
     });
   });
-}
-
-/** As Express's JSON parser in strict mode: an object or an array; an empty body is {}. */
-function parse(bytes: Buffer): unknown {
-  const text = bytes.toString('utf8');
-  const first = /[^ \t\n\r]/.exec(text)?.[0];
-  if (first === undefined) return {};
-  if (first === '{' || first === '[')
-    try {
-      return JSON.parse(text);
-    } catch {
-      // below
-    }
-  throw new ApiError(400, 'MALFORMED_JSON', 'the body is not valid JSON');
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -35,7 +35,7 @@ export class PayloadsController {
     description: 'UNAVAILABLE: retry here later or on another node',
   })
   async submit(@Body() body: unknown): Promise<{ payloadId: string }> {
-    const { payloadId } = await this.commands.execute(new SubmitPayloadCommand(body));
+    const { payloadId } = await this.commands.execute(new SubmitPayloadCommand({ parsed: body }));
     return { payloadId };
   }
 

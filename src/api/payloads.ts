@@ -7,8 +7,6 @@ import {
   Query,
   QueryHandler,
 } from '@nestjs/cqrs';
-import { sha256 } from '../../domain/crypto/index.js';
-import { judgeEnvelope } from '../../domain/payloads/envelope.js';
 import { API_ERROR_STATUS, ApiError } from './errors.js';
 import { API_CONTEXT, type ApiContext } from './tokens.js';
 
@@ -17,9 +15,9 @@ export interface SubmitResult {
   readonly duplicate: boolean;
 }
 
-/** Intake: a parsed request body to judge and make durable. */
+/** Intake: a request body to judge and make durable, as raw bytes or as parsed JSON. */
 export class SubmitPayloadCommand extends Command<SubmitResult> {
-  constructor(readonly body: unknown) {
+  constructor(readonly body: { readonly raw: Uint8Array } | { readonly parsed: unknown }) {
     super();
   }
 }
@@ -41,43 +39,30 @@ export class GetPayloadStatusQuery extends Query<PayloadStatus> {
 const noIntake = () =>
   new ApiError(503, 'UNAVAILABLE', 'this node takes no payloads now (intake not configured)');
 
-/**
- * Judges the body (shape, size, schema, then the signature, off the event loop when the verifier
- * has workers), makes it durable through the group-commit intake, and counts it.
- */
+const utf8 = new TextEncoder();
+
+/** Judges the body (in a worker thread when there is one), makes it durable through the group-commit intake, counts it. */
 @CommandHandler(SubmitPayloadCommand)
 export class SubmitPayloadHandler implements ICommandHandler<SubmitPayloadCommand, SubmitResult> {
   constructor(@Inject(API_CONTEXT) private readonly ctx: ApiContext) {}
 
-  async execute(command: SubmitPayloadCommand): Promise<SubmitResult> {
+  async execute({ body }: SubmitPayloadCommand): Promise<SubmitResult> {
     const started = performance.now();
-    // judgeEnvelope checks the signature last: capture it here and check it asynchronously.
-    let signed: [Uint8Array, Uint8Array, Uint8Array] | null = null;
-    const judged = judgeEnvelope(command.body, {
-      verify: {
-        verify: (signature, message, publicKey) => {
-          signed = [signature, message, publicKey];
-          return true;
-        },
-      },
-      hash: sha256,
-    });
+    const raw = 'raw' in body ? body.raw : utf8.encode(JSON.stringify(body.parsed ?? {}));
+    const judged = await this.ctx.judge.judge(raw);
     if (!judged.ok) {
       const { code, message, details } = judged.error;
       const status = (API_ERROR_STATUS as Record<string, number>)[code] ?? 400;
       throw new ApiError(status, code, message, details);
     }
-    if (!signed || !(await this.ctx.verifier.verify(...(signed as [Uint8Array, Uint8Array, Uint8Array]))))
-      throw new ApiError(400, 'BAD_SIGNATURE', 'the signature does not match the payload and signer');
     const intake = this.ctx.intake;
     if (!intake) throw noIntake();
-    const { payloadId, bytes } = judged.value;
-    const outcome = await intake.submit({ payloadId, bytes });
+    const outcome = await intake.submit({ payloadId: judged.payloadId, bytes: judged.bytes });
     const m = this.ctx.metrics;
     m.accepted.inc();
     if (outcome === 'duplicate') m.duplicates.inc();
     m.intakeSeconds.observe((performance.now() - started) / 1000);
-    return { payloadId, duplicate: outcome === 'duplicate' };
+    return { payloadId: judged.payloadId, duplicate: outcome === 'duplicate' };
   }
 }
 

@@ -80,8 +80,8 @@ export interface NodeAppOptions {
   readonly bodyLimitBytes?: number;
   /** Serve /docs and /docs-json. Default true. */
   readonly openApi?: boolean;
-  /** Worker threads that check payload signatures (0: on the event loop). Default 1. */
-  readonly verifyThreads?: number;
+  /** Worker threads that judge request bodies (JSON, schema, signature; 0: on the event loop). Default 1. */
+  readonly judgeThreads?: number;
   /** Serve POST /v1/payloads off node:http ahead of Express (same command and errors). Default true. */
   readonly fastIntake?: boolean;
 }

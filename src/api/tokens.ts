@@ -3,7 +3,7 @@ import type { LedgerHead, NodeStats } from '../node/node-runtime.js';
 import type { GroupCommitIntake } from './intake.js';
 import type { ApiMetrics } from './metrics.js';
 import type { IntakeOutbox, PayloadOrderLookup } from './ports.js';
-import type { AsyncVerifier } from './verify-pool.js';
+import type { BodyJudge } from './judge-pool.js';
 
 export const NODE_RUNTIME = Symbol('NODE_RUNTIME');
 export const API_CONTEXT = Symbol('API_CONTEXT');
@@ -23,7 +23,7 @@ export interface RuntimeHandle {
 /** The ports and shared services of one app; a missing port makes its routes answer 503. */
 export interface ApiContext {
   readonly metrics: ApiMetrics;
-  readonly verifier: AsyncVerifier;
+  readonly judge: BodyJudge;
   readonly intake: GroupCommitIntake | null;
   readonly outbox: IntakeOutbox | null;
   readonly readModels: ReadModelQueries | null;

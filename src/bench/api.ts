@@ -43,6 +43,8 @@ export interface ApiBenchReport {
   readonly published: number;
   /** CPU time of this process (server threads; clients excluded unless inline) per envelope. */
   readonly serverCpuUsPerPayload: number;
+  /** Share of the run the server's event loop was busy (1: the main thread is the bottleneck). */
+  readonly eventLoopUtilization: number;
   readonly envelopeBytes: number;
   readonly cores: number;
   readonly store: 'sqlite';
@@ -222,6 +224,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
   let result: ClientResult;
   let durable: number;
   let serverCpuUs = 0;
+  let loopBusy = 0;
   try {
     await app.listen(0, '127.0.0.1');
     const port = (app.getHttpServer().address() as { port: number }).port;
@@ -232,10 +235,12 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     };
     const progress = options.onProgress ? (n: number) => options.onProgress!(n, bodies.length) : undefined;
     const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
     result =
       options.clients === 'inline' ? await runClients(job, progress) : await runClientsInChild(job, progress);
     const cpu = process.cpuUsage(cpu0);
     serverCpuUs = cpu.user + cpu.system;
+    loopBusy = performance.eventLoopUtilization(elu0).utilization;
   } finally {
     await app.close();
     durable = Number(await store.streamRevision(INTAKE_STREAM)) + 1;
@@ -261,6 +266,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     meanBatch: appends === 0 ? 0 : Math.round((durable / appends) * 10) / 10,
     published,
     serverCpuUsPerPayload: Math.round(serverCpuUs / bodies.length),
+    eventLoopUtilization: Math.round(loopBusy * 100) / 100,
     envelopeBytes: Buffer.byteLength(bodies[0] ?? ''),
     cores: availableParallelism(),
     store: 'sqlite',
