@@ -158,10 +158,13 @@ export function encodeRow(key: string, value: unknown): string {
 class DigestTree {
   private readonly buckets = new Map<number, string[]>();
   private readonly dirty = new Set<number>();
-  /** level * 65536 + index -> digest; absent when the node is empty. */
-  private readonly nodes = new Map<number, Uint8Array>();
+  /** levels[l]: node index at level l (leaves at `depth`) -> its 256 child digests. */
+  private readonly levels: Map<number, (Uint8Array | undefined)[]>[];
+  private top: Uint8Array | undefined;
 
-  constructor(private readonly depth: DigestDepth) {}
+  constructor(private readonly depth: DigestDepth) {
+    this.levels = Array.from({ length: depth }, () => new Map());
+  }
 
   added(key: string): void {
     const b = bucketOf(key, this.depth);
@@ -185,50 +188,73 @@ class DigestTree {
   }
 
   digest(row: (key: string) => string, hash: Hash): string {
-    const leafLevel = this.depth * LEVEL;
+    // Leaves: rehash the dirty buckets into their parents' slots.
     let parents = new Set<number>();
+    const leafParents = this.levels[this.depth - 1]!;
     for (const b of this.dirty) {
       const keys = this.buckets.get(b);
-      if (!keys) this.nodes.delete(leafLevel + b);
-      else {
+      let digest: Uint8Array | undefined;
+      if (keys) {
         let text = '[';
         for (let i = 0; i < keys.length; i++) text += (i === 0 ? '' : ',') + row(keys[i]!);
-        this.nodes.set(leafLevel + b, hash(utf8.encode(text + ']')));
+        digest = hash(utf8.encode(text + ']'));
       }
+      setSlot(leafParents, b, digest);
       parents.add(b >>> 8);
     }
     this.dirty.clear();
+    // Inner levels: rehash each touched node from its slots into its own parent's slot.
     for (let level = this.depth - 1; level >= 0; level--) {
+      const nodes = this.levels[level]!;
       const next = new Set<number>();
-      const below = (level + 1) * LEVEL;
       for (const p of parents) {
-        let size = 0;
-        for (let c = 0; c < 256; c++) {
-          const d = this.nodes.get(below + p * 256 + c);
-          if (d !== undefined) size += 1 + d.length;
-        }
-        if (size === 0) this.nodes.delete(level * LEVEL + p);
-        else {
-          const bytes = new Uint8Array(size);
-          let at = 0;
-          for (let c = 0; c < 256; c++) {
-            const d = this.nodes.get(below + p * 256 + c);
-            if (d === undefined) continue;
-            bytes[at++] = c;
-            bytes.set(d, at);
-            at += d.length;
-          }
-          this.nodes.set(level * LEVEL + p, hash(bytes));
-        }
+        const slots = nodes.get(p);
+        const digest = slots ? hash(packChildren(slots)) : undefined;
+        if (level === 0) this.top = digest;
+        else setSlot(this.levels[level - 1]!, p, digest);
         next.add(p >>> 8);
       }
       parents = next;
     }
-    return toHex(this.nodes.get(0) ?? hash(utf8.encode('[]')));
+    return toHex(this.top ?? hash(utf8.encode('[]')));
   }
 }
 
-const LEVEL = 1 << 16;
+/** Sets child `index`'s digest in its parent's slots; drops a parent left with no child. */
+function setSlot(
+  nodes: Map<number, (Uint8Array | undefined)[]>,
+  index: number,
+  digest: Uint8Array | undefined,
+): void {
+  const parent = index >>> 8;
+  let slots = nodes.get(parent);
+  if (digest === undefined) {
+    if (!slots) return;
+    slots[index & 255] = undefined;
+    if (slots.every((d) => d === undefined)) nodes.delete(parent);
+    return;
+  }
+  if (!slots) nodes.set(parent, (slots = new Array<Uint8Array | undefined>(256).fill(undefined)));
+  slots[index & 255] = digest;
+}
+
+function packChildren(slots: readonly (Uint8Array | undefined)[]): Uint8Array {
+  let size = 0;
+  for (let c = 0; c < 256; c++) {
+    const d = slots[c];
+    if (d !== undefined) size += 1 + d.length;
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (let c = 0; c < 256; c++) {
+    const d = slots[c];
+    if (d === undefined) continue;
+    out[at++] = c;
+    out.set(d, at);
+    at += d.length;
+  }
+  return out;
+}
 
 /**
  * A journaled Map from string keys to immutable values. Values are replaced, never changed in
