@@ -103,7 +103,8 @@ export class GroupCommitIntake {
     this.queue = batch === this.queue ? [] : this.queue.slice(this.maxBatch);
     this.appending = this.commit(batch).finally(() => {
       this.appending = null;
-      if (this.queue.length > 0) this.flush();
+      // After the answers of this batch are written: the outbox may block the loop (SQLite fsync).
+      if (this.queue.length > 0) setImmediate(() => this.flush());
     });
   }
 
