@@ -154,7 +154,7 @@ export type LedgerEventType = LedgerEvent['type'];
 
 /** Where in the consensus order a ledger event came from. */
 export interface LedgerPosition {
-  /** Index (from 1) of the ShadowGraph event that carried the payload, or of the round's last event. */
+  /** Order index (from 0) of the ShadowGraph event that carried the payload, or of the round's last event. */
   readonly consensusIndex: number;
   /** The payload's place within that event; -1 for events of a decided round (timeouts, roots). */
   readonly payloadIndex: number;

@@ -160,6 +160,8 @@ const REBALANCE_TYPES = new Set([
 
 /** How many fresh producers one send may try before it reports the failure. */
 const PRODUCER_RESETS = 8;
+/** Fresh idempotent producers tried before a plain one. */
+const IDEMPOTENT_RESETS = 3;
 
 /** Producer states that only a new producer id clears. */
 const PRODUCER_RESET_TYPES = new Set([
@@ -575,10 +577,21 @@ export class KafkaCommsBus implements CommsBus {
         });
         return;
       } catch (e) {
-        // kafkajs's idempotent producer can lose its sequence across a broker restart, and a
-        // fresh producer id may meet the same while partitions still move: reset, back off, retry.
+        // kafkajs's idempotent producer can lose its sequence across a broker restart (kafkajs
+        // #598), and fresh producer ids meet the same while partitions still move. Reset and retry;
+        // if it keeps happening, go on without idempotence: a retry may then duplicate a message,
+        // which every consumer of the bus tolerates (payload ids, event ids).
         if (attempt < PRODUCER_RESETS && hasType(e, PRODUCER_RESET_TYPES)) {
           await this.resetProducer(current);
+          if (attempt >= IDEMPOTENT_RESETS && this.idempotent) {
+            this.idempotent = false;
+            this.cfg.log({
+              level: 'WARN',
+              namespace: 'KafkaCommsBus',
+              message: `the idempotent producer kept failing (${describeError(e)}); using a plain one`,
+              extra: {},
+            });
+          }
           await sleep(backoffMs({ initialMs: 250, maxMs: 4_000 }, attempt));
           continue;
         }

@@ -153,3 +153,29 @@ export async function orderedPayloads(prefix: string, member: string): Promise<s
 export async function dropSchemas(prefix: string): Promise<void> {
   await dropPostgresSchemas(PG_URL, prefix);
 }
+
+export interface Decision {
+  readonly type: 'PayloadAccepted' | 'PayloadRejected';
+  readonly payloadId: string;
+  readonly code?: string;
+}
+
+/** Every payload decision in a node's `ledger` stream, in ledger order. */
+export async function ledgerDecisions(prefix: string, member: string): Promise<Decision[]> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const schema = `${prefix}_${member.slice(0, 8)}`;
+    const rows = await client.query<{ data: Buffer }>(
+      `SELECT data FROM "${schema}".events WHERE stream_id = 'ledger' ORDER BY revision`,
+    );
+    const out: Decision[] = [];
+    for (const r of rows.rows) {
+      const { event } = JSON.parse(r.data.toString('utf8')) as { event: Decision & { type: string } };
+      if (event.type === 'PayloadAccepted' || event.type === 'PayloadRejected') out.push(event);
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
