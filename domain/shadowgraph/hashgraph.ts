@@ -209,6 +209,14 @@ export class Hashgraph {
     };
   }
 
+  /** Ids of the events still in memory whose round is in [fromRound, fromRound + rounds), in insertion order. */
+  eventsOfRounds(fromRound: number, rounds: number): Hex[] {
+    const out: Hex[] = [];
+    for (let r = Math.max(0, fromRound); r < fromRound + rounds && r <= this.maxRound; r++)
+      for (const v of this.rounds.get(r)?.events ?? []) out.push(v.event.idHex);
+    return out;
+  }
+
   witnessesOf(round: number): Hex[] {
     return (this.rounds.get(round)?.witnesses ?? []).map((w) => w.event.idHex).sort();
   }

@@ -110,6 +110,21 @@ export interface LedgerHead {
   readonly stateRoot: string | null;
 }
 
+export interface GraphEvent {
+  readonly id: Hex;
+  readonly creator: Hex;
+  readonly seq: number;
+  readonly selfParent: Hex | null;
+  readonly otherParent: Hex | null;
+  readonly timestamp: number;
+  readonly payloads: number;
+  readonly round: number;
+  readonly witness: boolean;
+  /** null while undecided (and for events that are not witnesses). */
+  readonly famous: boolean | null;
+  readonly roundReceived: number | null;
+}
+
 export interface OrderedRecord {
   readonly eventId: Hex;
   readonly creator: Hex;
@@ -240,6 +255,29 @@ export class NodeRuntime {
 
   forkCount(): number {
     return this.node ? this.node.graph.forkEvidence.length : 0;
+  }
+
+  /** The events in memory from `fromRound` on (a few rounds), with their consensus metadata, for explorers. */
+  graphFrom(fromRound: number, rounds = 10): GraphEvent[] {
+    if (!this.node) return [];
+    const graph = this.node.graph;
+    const out: GraphEvent[] = [];
+    for (const id of graph.eventsOfRounds(fromRound, rounds)) {
+      const e = graph.get(id);
+      const d = graph.describe(id);
+      if (!e || !d) continue;
+      out.push({
+        id,
+        creator: toHex(e.body.creator),
+        seq: e.body.seq,
+        selfParent: e.body.selfParent ? toHex(e.body.selfParent) : null,
+        otherParent: e.body.otherParent ? toHex(e.body.otherParent) : null,
+        timestamp: e.body.timestamp,
+        payloads: e.body.payloads.length,
+        ...d,
+      });
+    }
+    return out;
   }
 
   onOrdered(listener: (records: readonly OrderedRecord[], events: readonly OrderedEvent[]) => void): void {
