@@ -5,6 +5,7 @@ import { registerGenesis } from './commands/genesis.js';
 import { registerHost } from './commands/host.js';
 import { registerNode } from './commands/node.js';
 import { registerOperator } from './commands/operator.js';
+import { registerProjections } from './commands/projections.js';
 import { registerKeygen } from './commands/keygen.js';
 import { registerSim } from './commands/sim.js';
 import { registerVm } from './commands/vm.js';
@@ -31,5 +32,6 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerVm(program, io);
   registerOperator(program, io);
   registerHost(program, io);
+  registerProjections(program, io);
   return program;
 }
