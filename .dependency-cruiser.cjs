@@ -75,6 +75,13 @@ module.exports = {
       to: { path: '(^|/)node_modules/typeorm/' },
     },
     {
+      name: 'one-adapter-per-client-cdk',
+      severity: 'error',
+      comment: 'Terraform CDK (cdktn, or cdktf) and constructs stay behind infra/plans/cdk.ts',
+      from: { pathNot: '^infra/plans/cdk\\.ts$' },
+      to: { path: '(^|/)node_modules/(cdktn|cdktf|constructs)/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},
