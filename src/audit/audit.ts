@@ -1,0 +1,548 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { sha256, strictVerifier } from '../../domain/crypto/index.js';
+import type { LedgerRecord } from '../../domain/processor/events.js';
+import { PayloadProcessor } from '../../domain/processor/index.js';
+import { decodeEvent, type SignedEvent, toHex } from '../../domain/shadowgraph/event.js';
+import { Hashgraph, type OrderedEvent } from '../../domain/shadowgraph/hashgraph.js';
+import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
+import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
+import { type Genesis, genesisHash, parseGenesis } from '../node/genesis.js';
+import { processorConfigOf } from '../node/ledger-driver.js';
+import { EVENT_TYPES, type OrderedRecord, STREAMS, storedLedgerRecord } from '../node/node-runtime.js';
+import { OrderHashChain } from '../shared/order-hash.js';
+import {
+  type AuditReport,
+  type ForkReport,
+  type Mismatch,
+  type MismatchKind,
+  type Notice,
+  type ReadModelsComparison,
+} from './report.js';
+
+export type AuditPhase = 'read' | 'verify' | 'consensus' | 'ledger' | 'read-models' | 'bench';
+
+export interface AuditOptions {
+  /** The genesis the store must hold; a different one is a 'genesis' mismatch and stops the audit. */
+  readonly genesis?: Genesis;
+  /** Also times single-thread strict verification of the event signatures alone, for ratioToBound. */
+  readonly bench?: boolean;
+  /** Mismatches kept in the report; the rest are only counted. */
+  readonly maxMismatches?: number;
+  /** Events inserted between two consensus runs (bounds memory: decided rounds are pruned). */
+  readonly consensusBatch?: number;
+  readonly onProgress?: (phase: AuditPhase, done: number, total: number) => void;
+  /**
+   * Compares read models with the re-derived ledger (see diffReadModels); called with the records
+   * the audit derived, up to what the stored ledger holds.
+   */
+  readonly readModels?: (
+    genesis: Genesis,
+    ledger: readonly LedgerRecord[],
+    report: (m: Mismatch) => void,
+  ) => Promise<ReadModelsComparison>;
+}
+
+const READ_PAGE = 2048;
+const DEFAULT_MAX_MISMATCHES = 1000;
+const DEFAULT_CONSENSUS_BATCH = 4096;
+const SHADOWGRAPH_PREFIX = STREAMS.shadowgraph('');
+
+interface StoredEvent {
+  readonly stream: string;
+  readonly revision: number;
+  readonly event: SignedEvent;
+}
+
+interface StoredRecord {
+  readonly revision: number;
+  readonly eventId: string;
+  readonly type: string;
+  readonly data: Uint8Array;
+}
+
+/** Re-derives consensus, ledger and state roots from a store's raw signed events and compares. */
+export async function auditStore(store: EventStore, options: AuditOptions = {}): Promise<AuditReport> {
+  const started = performance.now();
+  const maxMismatches = options.maxMismatches ?? DEFAULT_MAX_MISMATCHES;
+  const progress = options.onProgress ?? (() => undefined);
+  const mismatches: Mismatch[] = [];
+  let mismatchCount = 0;
+  const mismatch = (kind: MismatchKind, stream: string, position: number | string, detail: string): void => {
+    mismatchCount++;
+    if (mismatches.length < maxMismatches) mismatches.push({ kind, stream, position, detail });
+  };
+  const notices: Notice[] = [];
+  const ordered: OrderedEvent[] = [];
+  const derivedLedger: LedgerRecord[] = [];
+  let eventsVerified = 0;
+  let stateRootsChecked = 0;
+  let forks: ForkReport[] = [];
+  let lastDecidedRound = -1;
+  let orderHashAt = { index: 0, hash: toHex(new Uint8Array(32)) };
+  let seconds: number | null = null;
+  let bench: { verifyBoundPerSec: number; ratioToBound: number } | undefined;
+  let readModels: ReadModelsComparison | undefined;
+
+  // ---- read every record once, in commit order
+  const genesisRecords: StoredRecord[] = [];
+  const graphEvents: StoredEvent[] = [];
+  const consensus: StoredRecord[] = [];
+  const ledger: StoredRecord[] = [];
+  const nextRevision = new Map<string, number>();
+  let shadowGraphEvents = 0;
+  let read = 0;
+  for await (const page of readTolerantly(store, (after, err) =>
+    mismatch('unreadable', '$all', `after ${after}`, `a record cannot be read: ${errorText(err)}`),
+  )) {
+    for (const r of page) {
+      const revision = Number(r.revision);
+      const expected = nextRevision.get(r.streamId) ?? 0;
+      if (revision !== expected)
+        mismatch(
+          'stream-gap',
+          r.streamId,
+          revision,
+          `revision ${revision} follows ${expected - 1}: ${revision - expected} record(s) missing`,
+        );
+      nextRevision.set(r.streamId, revision + 1);
+      const stored: StoredRecord = { revision, eventId: r.eventId, type: r.type, data: r.data };
+      if (r.streamId === STREAMS.genesis) genesisRecords.push(stored);
+      else if (r.streamId === STREAMS.consensus) consensus.push(stored);
+      else if (r.streamId === STREAMS.ledger) ledger.push(stored);
+      else if (r.streamId.startsWith(SHADOWGRAPH_PREFIX)) {
+        shadowGraphEvents++;
+        const e = checkEncoding(r, mismatch);
+        if (e) graphEvents.push({ stream: r.streamId, revision, event: e });
+      }
+    }
+    read += page.length;
+    progress('read', read, read);
+  }
+
+  // ---- genesis
+  const genesis = readGenesis(genesisRecords, options.genesis, mismatch);
+  if (!genesis) return finish();
+
+  // ---- signatures, once each; the core asks the verdicts back
+  const verified = new Set<string>();
+  for (const s of graphEvents) {
+    const e = s.event;
+    if (strictVerifier.verify(e.signature, e.id, e.body.creator)) {
+      verified.add(e.idHex);
+      eventsVerified++;
+    } else mismatch('signature', s.stream, s.revision, `event ${e.idHex} signature does not verify`);
+    if (eventsVerified % 1024 === 0) progress('verify', eventsVerified, graphEvents.length);
+  }
+  progress('verify', eventsVerified, graphEvents.length);
+
+  // ---- consensus and the processor, re-run from the raw events
+  const processor = new PayloadProcessor(processorConfigOf(genesis), {
+    verify: strictVerifier,
+    hash: sha256,
+  });
+  const graph = new Hashgraph({
+    genesis: genesis.members.map((m) => ({ key: m.key, stake: m.stake })),
+    verify: (_signature, message) => verified.has(toHex(message)),
+    coinRoundFrequency: genesis.consensus.coinRoundFrequency,
+    membershipDelay: genesis.consensus.membershipDelay,
+    pruneHorizon: genesis.consensus.pruneHorizon,
+    membershipChanges: (round: number, ordered: readonly OrderedEvent[]): MembershipChange[] => {
+      const outcome = processor.processRound(
+        round,
+        ordered.map((o) => ({
+          consensusIndex: o.consensusIndex,
+          consensusTimestamp: o.consensusTimestamp,
+          payloads: o.event.body.payloads,
+        })),
+      );
+      for (const r of outcome.records) derivedLedger.push(r);
+      return outcome.membership;
+    },
+  });
+  const where = new Map<string, StoredEvent>();
+  const orphans = new Map<string, StoredEvent[]>();
+  const batch = Math.max(1, options.consensusBatch ?? DEFAULT_CONSENSUS_BATCH);
+  let sinceConsensus = 0;
+  let inserted = 0;
+  const runConsensus = (): void => {
+    const result = graph.runConsensus();
+    for (const o of result.ordered) ordered.push(o);
+    for (const e of result.stale) {
+      const s = where.get(e.idHex);
+      notices.push({
+        kind: 'stale',
+        stream: s?.stream ?? '',
+        position: s?.revision ?? -1,
+        detail: `event ${e.idHex} was received too late to be ordered`,
+      });
+    }
+    sinceConsensus = 0;
+  };
+  const insert = (first: StoredEvent): void => {
+    const queue = [first];
+    for (let i = 0; i < queue.length; i++) {
+      const s = queue[i]!;
+      const result = graph.insert(s.event);
+      switch (result.status) {
+        case 'inserted': {
+          inserted++;
+          sinceConsensus++;
+          const creator = toHex(s.event.body.creator);
+          if (graph.schedule.at(result.round).stakeOf(creator) === 0)
+            notices.push({
+              kind: 'non-member',
+              stream: s.stream,
+              position: s.revision,
+              detail: `event ${s.event.idHex} by ${creator} in round ${result.round}, where it has no stake`,
+            });
+          const waiting = orphans.get(s.event.idHex);
+          if (waiting) {
+            orphans.delete(s.event.idHex);
+            queue.push(...waiting);
+          }
+          break;
+        }
+        case 'missing-parents': {
+          const key = result.missing[0]!;
+          const list = orphans.get(key) ?? [];
+          list.push(s);
+          orphans.set(key, list);
+          break;
+        }
+        case 'rejected':
+          mismatch(
+            result.code === 'BAD_SIGNATURE' ? 'signature' : 'hash-link',
+            s.stream,
+            s.revision,
+            `event ${s.event.idHex} refused by the core: ${result.code}: ${result.reason}`,
+          );
+          break;
+        case 'duplicate':
+          break;
+      }
+    }
+  };
+  for (const s of graphEvents) {
+    if (!verified.has(s.event.idHex)) continue;
+    where.set(s.event.idHex, s);
+    insert(s);
+    if (sinceConsensus >= batch) runConsensus();
+    if (inserted % 1024 === 0) progress('consensus', inserted, verified.size);
+  }
+  runConsensus();
+  progress('consensus', inserted, verified.size);
+  for (const [parent, waiting] of [...orphans].sort(([a], [b]) => (a < b ? -1 : 1)))
+    for (const s of waiting)
+      mismatch(
+        'hash-link',
+        s.stream,
+        s.revision,
+        `event ${s.event.idHex}: parent ${parent} is not in the store (or did not verify)`,
+      );
+  lastDecidedRound = graph.lastDecidedRound;
+  forks = graph.forkEvidence.map((f) => ({
+    creator: f.creator,
+    seq: f.seq,
+    eventIds: f.eventIds,
+  }));
+
+  // ---- compare the order
+  const chain = new OrderHashChain(1);
+  for (let i = 0; i < Math.max(consensus.length, ordered.length); i++) {
+    const o = ordered[i];
+    if (o) chain.append(o.event.id);
+    const stored = consensus[i];
+    if (!stored) continue;
+    if (i < ordered.length && i < consensus.length) orderHashAt = { index: i + 1, hash: chain.head };
+    compareOrdered(stored, i, o ? derivedRecord(o, chain.head) : null, mismatch);
+  }
+
+  // ---- compare the ledger and its state roots
+  for (let i = 0; i < Math.max(ledger.length, derivedLedger.length); i++) {
+    const stored = ledger[i];
+    if (!stored) break;
+    const derived = derivedLedger[i];
+    if (compareLedger(stored, i, derived ?? null, mismatch) && derived?.event.type === 'StateRootComputed')
+      stateRootsChecked++;
+    if (i % 4096 === 0) progress('ledger', i, ledger.length);
+  }
+  progress('ledger', ledger.length, ledger.length);
+
+  if (options.readModels) {
+    progress('read-models', 0, 1);
+    readModels = await options.readModels(
+      genesis,
+      derivedLedger.slice(0, Math.min(ledger.length, derivedLedger.length)),
+      (m) => mismatch(m.kind, m.stream, m.position, m.detail),
+    );
+    progress('read-models', 1, 1);
+  }
+
+  seconds = (performance.now() - started) / 1000;
+  if (options.bench && graphEvents.length > 0) {
+    const t0 = performance.now();
+    for (const { event: e } of graphEvents) strictVerifier.verify(e.signature, e.id, e.body.creator);
+    const boundSeconds = (performance.now() - t0) / 1000;
+    const verifyBoundPerSec = graphEvents.length / boundSeconds;
+    bench = { verifyBoundPerSec, ratioToBound: eventsVerified / seconds / verifyBoundPerSec };
+    progress('bench', 1, 1);
+  }
+
+  return finish();
+
+  function finish(): AuditReport {
+    const auditSeconds = seconds ?? (performance.now() - started) / 1000;
+    const consensusCmp = {
+      stored: consensus.length,
+      derived: ordered.length,
+      storedIsPrefix: consensus.length < ordered.length,
+    };
+    const ledgerCmp = {
+      stored: ledger.length,
+      derived: derivedLedger.length,
+      storedIsPrefix: ledger.length < derivedLedger.length,
+    };
+    return {
+      ok: mismatchCount === 0,
+      genesisHash: genesis ? genesisHash(genesis) : null,
+      network: genesis ? genesis.network : null,
+      eventsVerified,
+      shadowGraphEvents,
+      orderedEvents: Math.min(consensus.length, ordered.length),
+      ledgerEvents: Math.min(ledger.length, derivedLedger.length),
+      stateRootsChecked,
+      consensus: consensusCmp,
+      ledger: ledgerCmp,
+      storedIsPrefix: consensusCmp.storedIsPrefix || ledgerCmp.storedIsPrefix,
+      orderHash: orderHashAt.hash,
+      orderHashIndex: orderHashAt.index,
+      lastDecidedRound,
+      forks,
+      notices,
+      mismatches,
+      mismatchCount,
+      ...(readModels ? { readModels } : {}),
+      seconds: auditSeconds,
+      eventsPerSec: auditSeconds > 0 ? eventsVerified / auditSeconds : 0,
+      ...(bench ?? {}),
+    };
+  }
+}
+
+/** readAll in pages; a page that fails is re-read one record at a time, and a record that fails is stepped over. */
+async function* readTolerantly(
+  store: EventStore,
+  unreadable: (after: bigint, error: unknown) => void,
+): AsyncIterable<RecordedEvent[]> {
+  let after = 0n;
+  let single = false;
+  for (;;) {
+    const page: RecordedEvent[] = [];
+    const max = single ? 1 : READ_PAGE;
+    try {
+      for await (const r of store.readAll({ after, maxCount: max })) page.push(r);
+    } catch (error) {
+      if (page.length > 0) {
+        yield page;
+        after = page[page.length - 1]!.globalPosition;
+      } else if (!single) single = true;
+      else {
+        unreadable(after, error);
+        after += 1n;
+      }
+      continue;
+    }
+    single = false;
+    if (page.length === 0) return;
+    yield page;
+    after = page[page.length - 1]!.globalPosition;
+    if (page.length < max && max > 1) return;
+  }
+}
+
+function checkEncoding(
+  r: RecordedEvent,
+  mismatch: (kind: MismatchKind, stream: string, position: number, detail: string) => void,
+): SignedEvent | null {
+  const revision = Number(r.revision);
+  if (r.type !== EVENT_TYPES.shadowgraphEvent) {
+    mismatch('unreadable', r.streamId, revision, `type ${JSON.stringify(r.type)} in a ShadowGraph stream`);
+    return null;
+  }
+  let e: SignedEvent;
+  try {
+    e = decodeEvent(r.data, sha256);
+  } catch (err) {
+    mismatch('encoding', r.streamId, revision, `event ${r.eventId} does not decode: ${errorText(err)}`);
+    return null;
+  }
+  if (e.idHex !== r.eventId) {
+    mismatch('event-id', r.streamId, revision, `stored id ${r.eventId}, but its body hashes to ${e.idHex}`);
+    return null;
+  }
+  if (r.streamId !== STREAMS.shadowgraph(toHex(e.body.creator))) {
+    mismatch('event-id', r.streamId, revision, `event ${e.idHex} is by ${toHex(e.body.creator)}`);
+    return null;
+  }
+  return e;
+}
+
+function readGenesis(
+  records: readonly StoredRecord[],
+  pinned: Genesis | undefined,
+  mismatch: (kind: MismatchKind, stream: string, position: number, detail: string) => void,
+): Genesis | null {
+  const first = records[0];
+  if (!first) {
+    mismatch('genesis', STREAMS.genesis, 0, 'the store holds no genesis');
+    return null;
+  }
+  if (records.length > 1)
+    mismatch('genesis', STREAMS.genesis, 1, `the genesis stream holds ${records.length} records, not one`);
+  const hash = createHash('sha256').update(first.data).digest('hex');
+  if (first.eventId !== hash)
+    mismatch('genesis', STREAMS.genesis, 0, `stored id ${first.eventId}, but the document hashes to ${hash}`);
+  let genesis: Genesis;
+  try {
+    genesis = parseGenesis(JSON.parse(new TextDecoder().decode(first.data)));
+  } catch (err) {
+    mismatch('genesis', STREAMS.genesis, 0, `the genesis does not parse: ${errorText(err)}`);
+    return null;
+  }
+  if (genesisHash(genesis) !== hash)
+    mismatch('genesis', STREAMS.genesis, 0, 'the stored genesis is not in canonical form');
+  if (pinned && genesisHash(pinned) !== genesisHash(genesis)) {
+    mismatch(
+      'genesis',
+      STREAMS.genesis,
+      0,
+      `the store holds genesis ${genesisHash(genesis)} (${genesis.network}), expected ${genesisHash(pinned)} (${pinned.network})`,
+    );
+    return null;
+  }
+  return genesis;
+}
+
+function derivedRecord(o: OrderedEvent, orderHash: string): OrderedRecord {
+  return {
+    eventId: o.event.idHex,
+    creator: toHex(o.event.body.creator),
+    seq: o.event.body.seq,
+    round: o.round,
+    roundReceived: o.roundReceived,
+    consensusTimestamp: o.consensusTimestamp,
+    consensusIndex: o.consensusIndex,
+    orderHash,
+    payloads: o.event.body.payloads.length,
+  };
+}
+
+const ORDERED_FIELDS: readonly (keyof OrderedRecord)[] = [
+  'eventId',
+  'consensusIndex',
+  'roundReceived',
+  'consensusTimestamp',
+  'orderHash',
+  'creator',
+  'seq',
+  'round',
+  'payloads',
+];
+
+function compareOrdered(
+  stored: StoredRecord,
+  index: number,
+  derived: OrderedRecord | null,
+  mismatch: (kind: MismatchKind, stream: string, position: number, detail: string) => void,
+): void {
+  const stream = STREAMS.consensus;
+  if (stored.revision !== index) return; // already reported as a gap; the rest are shifted
+  let record: Partial<OrderedRecord>;
+  try {
+    record = JSON.parse(new TextDecoder().decode(stored.data)) as Partial<OrderedRecord>;
+    if (typeof record !== 'object' || record === null) throw new Error('not an object');
+  } catch (err) {
+    mismatch('unreadable', stream, index, `record is not JSON: ${errorText(err)}`);
+    return;
+  }
+  if (!derived) {
+    mismatch(
+      'consensus',
+      stream,
+      index,
+      `stored ${String(record.eventId)}, but the events order nothing here`,
+    );
+    return;
+  }
+  const differs: string[] = [];
+  if (stored.type !== EVENT_TYPES.eventOrdered) differs.push(`type ${stored.type}`);
+  if (stored.eventId !== derived.eventId) differs.push(`stored id ${stored.eventId}`);
+  for (const f of ORDERED_FIELDS)
+    if (record[f] !== derived[f])
+      differs.push(`${f} ${JSON.stringify(record[f])} != ${JSON.stringify(derived[f])}`);
+  if (differs.length > 0)
+    mismatch('consensus', stream, index, `re-derived ${derived.eventId}: ${differs.join('; ')}`);
+}
+
+/** True when the stored record equals the re-derived one byte for byte. */
+function compareLedger(
+  stored: StoredRecord,
+  index: number,
+  derived: LedgerRecord | null,
+  mismatch: (kind: MismatchKind, stream: string, position: number, detail: string) => void,
+): boolean {
+  const stream = STREAMS.ledger;
+  if (!derived) {
+    mismatch(
+      'ledger',
+      stream,
+      stored.revision,
+      `stored ${stored.eventId}, but the processor derives nothing here`,
+    );
+    return false;
+  }
+  const expected = storedLedgerRecord(derived);
+  if (
+    stored.eventId === expected.eventId &&
+    stored.type === expected.type &&
+    Buffer.from(stored.data).equals(expected.data)
+  )
+    return true;
+  let record: LedgerRecord | null = null;
+  try {
+    record = JSON.parse(new TextDecoder().decode(stored.data)) as LedgerRecord;
+  } catch {
+    record = null;
+  }
+  const isRoot = derived.event.type === 'StateRootComputed' || record?.event?.type === 'StateRootComputed';
+  const what = record ? firstDifference(record, derived) : 'record is not JSON';
+  const idNote =
+    stored.eventId !== expected.eventId ? `; stored id ${stored.eventId}, expected ${expected.eventId}` : '';
+  mismatch(
+    isRoot ? 'state-root' : 'ledger',
+    stream,
+    stored.revision,
+    `${derived.event.type}: ${what}${idNote}`,
+  );
+  return false;
+}
+
+function firstDifference(stored: unknown, derived: unknown, path = ''): string {
+  if (typeof stored !== 'object' || typeof derived !== 'object' || stored === null || derived === null) {
+    return stored === derived
+      ? 'bytes differ (non-canonical encoding)'
+      : `${path || '.'}: stored ${JSON.stringify(stored)}, re-derived ${JSON.stringify(derived)}`;
+  }
+  const keys = [...new Set([...Object.keys(stored), ...Object.keys(derived)])].sort();
+  for (const k of keys) {
+    const a = (stored as Record<string, unknown>)[k];
+    const b = (derived as Record<string, unknown>)[k];
+    if (canonicalize(a) !== canonicalize(b)) return firstDifference(a, b, `${path}.${k}`);
+  }
+  return 'bytes differ (non-canonical encoding)';
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
