@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAudit } from './commands/audit.js';
 import { registerBench } from './commands/bench.js';
 import { registerDevnet } from './commands/devnet.js';
 import { registerGenesis } from './commands/genesis.js';
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerVm(program, io);
   registerOperator(program, io);
   registerHost(program, io);
+  registerAudit(program, io);
   registerProjections(program, io);
   return program;
 }
