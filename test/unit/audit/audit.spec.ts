@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditReport, auditStore, diffReadModels, openAuditStore } from '../../../src/audit/index.js';
+import { buildProgram } from '../../../src/cli/program.js';
 import { makeGenesis, parseGenesis } from '../../../src/node/genesis.js';
 import { client, decided, type Devnet, startDevnet, submit, waitFor } from '../e2e/support.js';
 
@@ -308,5 +309,44 @@ describe('dagger audit on a devnet store', () => {
     expect(report.mismatches).toEqual([
       expect.objectContaining({ kind: 'read-model', stream: 'vms', position: 'audit-1' }),
     ]);
+  });
+
+  async function cli(args: string[]): Promise<{ out: string; err: string; code: number }> {
+    let out = '';
+    let err = '';
+    let code = 0;
+    const program = buildProgram({
+      out: (t) => void (out += t),
+      err: (t) => void (err += t),
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+      columns: 100,
+      setExitCode: (c) => void (code = c),
+      interrupted: () => new Promise(() => undefined),
+    });
+    program.exitOverride();
+    for (const sub of program.commands) sub.exitOverride();
+    await program.parseAsync(['node', 'dagger', ...args]);
+    return { out, err, code };
+  }
+
+  it('dagger audit --json prints one report object and exits 0 clean, 1 on a mismatch, 2 when it cannot run', async () => {
+    const clean = await cli(['audit', '--store', `sqlite:${copyStore(0)}`, '--json']);
+    expect(clean.code).toBe(0);
+    const report = JSON.parse(clean.out) as AuditReport;
+    expect(report).toMatchObject({ ok: true, mismatches: [] });
+    for (const k of ['eventsVerified', 'orderedEvents', 'ledgerEvents', 'stateRootsChecked', 'eventsPerSec'])
+      expect(typeof (report as unknown as Record<string, unknown>)[k]).toBe('number');
+
+    const tampered = copyStore(0, (db) =>
+      db.prepare("DELETE FROM events WHERE stream_id = 'consensus' AND revision = 1").run(),
+    );
+    const bad = await cli(['audit', '--store', `sqlite:${tampered}`, '--json']);
+    expect(bad.code).toBe(1);
+    expect((JSON.parse(bad.out) as AuditReport).ok).toBe(false);
+
+    const missing = await cli(['audit', '--store', `sqlite:${join(scratch, 'nope.sqlite')}`, '--json']);
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.out)).toMatchObject({ ok: false, error: { code: 'STORE_UNAVAILABLE' } });
   });
 });
