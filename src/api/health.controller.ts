@@ -23,8 +23,13 @@ export class HealthController {
       consensusIndex: head.consensusIndex,
       orderHash: head.orderHash,
       forks: this.runtime.forkCount(),
+      stateRoot: head.stateRoot,
+      stateRootMismatches: this.runtime.stats.stateRootMismatches,
+      ...(this.runtime.lastRootMismatch ? { lastStateRootMismatch: this.runtime.lastRootMismatch } : {}),
       ...(failed ? { error: failed.message } : {}),
     };
+    // A diverging state root is reported, not fatal: the node still serves, and says so.
+    if (body.status === 'ok' && body.stateRootMismatches > 0) body.status = 'diverged';
     res.status(failed || !this.runtime.isRunning ? 503 : 200).json(body);
   }
 }
@@ -59,6 +64,16 @@ export class MetricsController {
     counter('dagger_forks_total', 'Forks detected', () => s.forks);
     counter('dagger_ordered_events_total', 'Events in consensus order', () => s.orderedEvents);
     counter('dagger_ordered_payloads_total', 'Payloads in consensus order', () => s.orderedPayloads);
+    counter(
+      'dagger_ledger_records_total',
+      'Records the processor appended to the ledger',
+      () => s.ledgerRecords,
+    );
+    counter(
+      'dagger_state_root_mismatches_total',
+      "Peers' events carrying a different state root for a round this node decided",
+      () => s.stateRootMismatches,
+    );
     new Gauge({
       name: 'dagger_last_decided_round',
       help: 'Last round whose fame is decided',

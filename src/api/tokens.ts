@@ -18,6 +18,12 @@ export interface RuntimeHandle {
   orderHashAtIndex(index: number): Promise<string | undefined>;
   lastDecidedRound(): number;
   forkCount(): number;
+  readonly lastRootMismatch?: {
+    readonly creator: string;
+    readonly round: number;
+    readonly theirs: string;
+    readonly ours: string;
+  } | null;
 }
 
 /** The ports and shared services of one app; a missing port makes its routes answer 503. */
