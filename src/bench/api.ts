@@ -14,7 +14,13 @@ import { LatencyHistogram } from './histogram.js';
  * clients run in a child process and each sends its next envelope when the previous is answered.
  */
 
+/** sqlite: a file, synchronous=FULL (durable); sqlite-memory: the same adapter in memory, no fsync (a ceiling). */
+export type ApiBenchStore = 'sqlite' | 'sqlite-memory';
+
 export interface ApiBenchOptions {
+  readonly store?: ApiBenchStore;
+  /** The app's judge worker threads. Default 1. */
+  readonly judgeThreads?: number;
   readonly payloads: number;
   readonly concurrency: number;
   /** Distinct signing keys (the verifier caches parsed keys). Default 64. */
@@ -34,6 +40,7 @@ export interface ApiBenchReport {
   readonly maxMs: number | null;
   readonly payloads: number;
   readonly concurrency: number;
+  readonly judgeThreads: number;
   /** Events in the outbox stream after the run: every accepted payload, once. */
   readonly durable: number;
   /** Outbox appends (group commits) and the mean envelopes per append. */
@@ -47,7 +54,7 @@ export interface ApiBenchReport {
   readonly eventLoopUtilization: number;
   readonly envelopeBytes: number;
   readonly cores: number;
-  readonly store: 'sqlite';
+  readonly store: ApiBenchStore;
 }
 
 interface ClientJob {
@@ -176,7 +183,10 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
   );
 
   const dir = mkdtempSync(join(tmpdir(), 'dagger-bench-api-'));
-  const store = await openEventStore(`sqlite:${join(dir, 'events.sqlite')}`);
+  const kind = options.store ?? 'sqlite';
+  const store = await openEventStore(
+    kind === 'sqlite' ? `sqlite:${join(dir, 'events.sqlite')}` : 'sqlite::memory:',
+  );
   const outbox = new EventStoreIntakeOutbox(store);
   let appends = 0;
   const counted = {
@@ -219,6 +229,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
       },
     },
     openApi: false,
+    judgeThreads: options.judgeThreads ?? 1,
     log: () => undefined,
   });
   let result: ClientResult;
@@ -261,6 +272,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     maxMs: round(histogram.percentile(1)),
     payloads: bodies.length,
     concurrency: options.concurrency,
+    judgeThreads: options.judgeThreads ?? 1,
     durable,
     appends,
     meanBatch: appends === 0 ? 0 : Math.round((durable / appends) * 10) / 10,
@@ -269,6 +281,6 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     eventLoopUtilization: Math.round(loopBusy * 100) / 100,
     envelopeBytes: Buffer.byteLength(bodies[0] ?? ''),
     cores: availableParallelism(),
-    store: 'sqlite',
+    store: kind,
   };
 }

@@ -127,21 +127,43 @@ export function registerBench(program: Command, io: CliIo): void {
     .option('--payloads <n>', 'envelopes to POST', intInRange(1, 10_000_000), 20_000)
     .option('--concurrency <c>', 'concurrent keep-alive clients', intInRange(1, 10_000), 64)
     .option('--signers <s>', 'distinct signing keys', intInRange(1, 100_000), 64)
+    .option(
+      '--judge-threads <t>',
+      'worker threads judging bodies (0: on the event loop)',
+      intInRange(0, 64),
+      1,
+    )
+    .addOption(
+      new Option('--store <store>', 'outbox store: a SQLite file (durable) or SQLite in memory (no fsync)')
+        .choices(['sqlite', 'sqlite-memory'])
+        .default('sqlite'),
+    )
     .option('--json', 'print one JSON object on stdout and nothing else')
-    .action(async (opts: { payloads: number; concurrency: number; signers: number; json?: boolean }) => {
-      const { runApiBench } = await import('../../bench/api.js');
-      const tty = io.stderrIsTTY;
-      const report = await runApiBench({
-        payloads: opts.payloads,
-        concurrency: opts.concurrency,
-        signers: opts.signers,
-        ...(tty
-          ? { onProgress: (done: number, total: number) => io.err(`\r\x1b[2Kposted ${done}/${total}`) }
-          : {}),
-      });
-      if (tty) io.err('\r\x1b[2K');
-      io.out(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
-    });
+    .action(
+      async (opts: {
+        payloads: number;
+        concurrency: number;
+        signers: number;
+        judgeThreads: number;
+        store: 'sqlite' | 'sqlite-memory';
+        json?: boolean;
+      }) => {
+        const { runApiBench } = await import('../../bench/api.js');
+        const tty = io.stderrIsTTY;
+        const report = await runApiBench({
+          payloads: opts.payloads,
+          concurrency: opts.concurrency,
+          signers: opts.signers,
+          store: opts.store,
+          judgeThreads: opts.judgeThreads,
+          ...(tty
+            ? { onProgress: (done: number, total: number) => io.err(`\r\x1b[2Kposted ${done}/${total}`) }
+            : {}),
+        });
+        if (tty) io.err('\r\x1b[2K');
+        io.out(opts.json ? `${JSON.stringify(report)}\n` : `${JSON.stringify(report, null, 2)}\n`);
+      },
+    );
   bench
     .command('store')
     .description('append events in batches to a fresh event store, then read them back with readAll')
