@@ -12,6 +12,7 @@ import { processorConfigOf } from '../node/ledger-driver.js';
 import { EVENT_TYPES, type OrderedRecord, STREAMS, storedLedgerRecord } from '../node/node-runtime.js';
 import { OrderHashChain } from '../shared/order-hash.js';
 import {
+  AuditError,
   type AuditReport,
   type ForkReport,
   type Mismatch,
@@ -46,6 +47,7 @@ export interface AuditOptions {
 const READ_PAGE = 2048;
 const DEFAULT_MAX_MISMATCHES = 1000;
 const DEFAULT_CONSENSUS_BATCH = 4096;
+const MAX_CONSECUTIVE_FAILURES = 1000;
 const SHADOWGRAPH_PREFIX = STREAMS.shadowgraph('');
 
 interface StoredEvent {
@@ -337,6 +339,7 @@ async function* readTolerantly(
 ): AsyncIterable<RecordedEvent[]> {
   let after = 0n;
   let single = false;
+  let failures = 0;
   for (;;) {
     const page: RecordedEvent[] = [];
     const max = single ? 1 : READ_PAGE;
@@ -348,11 +351,17 @@ async function* readTolerantly(
         after = page[page.length - 1]!.globalPosition;
       } else if (!single) single = true;
       else {
+        // A store that fails on every position is down, not corrupt.
+        if (++failures > MAX_CONSECUTIVE_FAILURES)
+          throw new AuditError('STORE_UNAVAILABLE', `reading after ${after}: ${errorText(error)}`, {
+            cause: error,
+          });
         unreadable(after, error);
         after += 1n;
       }
       continue;
     }
+    failures = 0;
     single = false;
     if (page.length === 0) return;
     yield page;
