@@ -75,12 +75,16 @@ function readBody(req: IncomingMessage, res: ServerResponse, limitBytes: number)
         refuse();
       } else chunks.push(chunk);
     });
+    let ended = false;
     req.on('end', () => {
+      ended = true;
       if (!over) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     });
-    req.on('error', (error) => {
-      if (!over) reject(error);
-    });
+    const cutOff = () => {
+      if (!ended && !over) reject(new ApiError(400, 'BAD_REQUEST', 'the request body was cut off'));
+    };
+    req.on('error', cutOff);
+    req.on('close', cutOff);
   });
 }
 

@@ -337,6 +337,29 @@ describe('the fast intake path hands unusual bodies to Express', () => {
     expect(t.outbox.appends).toHaveLength(before);
   });
 
+  it('drops a body cut off mid-way without appending and keeps serving', async () => {
+    const before = t.outbox.appends.length;
+    await new Promise<void>((resolve) => {
+      const req = request({
+        host: '127.0.0.1',
+        port: Number(new URL(t.url).port),
+        method: 'POST',
+        path: '/v1/payloads',
+        headers: { 'content-length': '1000' },
+      });
+      req.on('error', () => resolve());
+      req.write('{"payload":');
+      setTimeout(() => {
+        req.destroy();
+        resolve();
+      }, 50);
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.outbox.appends).toHaveLength(before);
+    expect(t.logs.some((l) => l.code === 'BAD_REQUEST' && l.path === '/v1/payloads')).toBe(true);
+    expect((await post(t.url, signed(vmCreate()).envelope)).status).toBe(202);
+  });
+
   it('serves POST /v1/payloads with a query string the same way', async () => {
     const s = signed(vmCreate());
     const res = await fetch(`${t.url}/v1/payloads?trace=1`, {
