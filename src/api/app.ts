@@ -7,8 +7,8 @@ import { ApiErrorFilter, ErrorReporter } from './errors.js';
 import { installFastIntake } from './fast-intake.js';
 import { HealthController, MetricsController } from './health.controller.js';
 import { GroupCommitIntake } from './intake.js';
-import { LedgerController } from './ledger.controller.js';
-import { GetLedgerHeadHandler, GetOrderHashAtHandler } from './ledger.queries.js';
+import { GraphController, LedgerController } from './ledger.controller.js';
+import { GetGraphHandler, GetLedgerHeadHandler, GetOrderHashAtHandler } from './ledger.queries.js';
 import { jsonLineLogger } from './log.js';
 import { ApiMetrics } from './metrics.js';
 import { setupOpenApi } from './openapi.js';
@@ -62,7 +62,14 @@ export async function createNodeApp(
 
   @Module({
     imports: [CqrsModule.forRoot()],
-    controllers: [PayloadsController, ReadController, LedgerController, HealthController, MetricsController],
+    controllers: [
+      PayloadsController,
+      ReadController,
+      LedgerController,
+      GraphController,
+      HealthController,
+      MetricsController,
+    ],
     providers: [
       { provide: NODE_RUNTIME, useValue: runtime },
       { provide: API_CONTEXT, useValue: ctx },
@@ -71,6 +78,7 @@ export async function createNodeApp(
       GetPayloadStatusHandler,
       GetLedgerHeadHandler,
       GetOrderHashAtHandler,
+      GetGraphHandler,
       ...READ_QUERY_HANDLERS,
     ],
   })

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import type { LedgerHead } from '../node/node-runtime.js';
+import type { GraphEvent, LedgerHead } from '../node/node-runtime.js';
 import { NODE_RUNTIME, type RuntimeHandle } from './tokens.js';
 import { ApiError } from './errors.js';
 
@@ -35,5 +35,23 @@ export class GetOrderHashAtHandler implements IQueryHandler<GetOrderHashAtQuery>
     if (orderHash === undefined)
       throw new ApiError(404, 'INDEX_NOT_FOUND', `no order hash stored for ${q.index}`);
     return { consensusIndex: q.index, orderHash };
+  }
+}
+
+export class GetGraphQuery extends Query<{ fromRound: number; items: readonly GraphEvent[] }> {
+  constructor(
+    readonly fromRound: number,
+    readonly rounds: number,
+  ) {
+    super();
+  }
+}
+
+/** Events still in the node's memory (decided rounds leave it after the prune horizon). */
+@QueryHandler(GetGraphQuery)
+export class GetGraphHandler implements IQueryHandler<GetGraphQuery> {
+  constructor(@Inject(NODE_RUNTIME) private readonly runtime: RuntimeHandle) {}
+  async execute(q: GetGraphQuery): Promise<{ fromRound: number; items: readonly GraphEvent[] }> {
+    return { fromRound: q.fromRound, items: this.runtime.graphFrom?.(q.fromRound, q.rounds) ?? [] };
   }
 }

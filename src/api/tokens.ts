@@ -1,5 +1,5 @@
 import type { ReadModelQueries } from '../../projections/read-models.js';
-import type { LedgerHead, NodeStats } from '../node/node-runtime.js';
+import type { GraphEvent, LedgerHead, NodeStats } from '../node/node-runtime.js';
 import type { GroupCommitIntake } from './intake.js';
 import type { ApiMetrics } from './metrics.js';
 import type { IntakeOutbox, PayloadOrderLookup } from './ports.js';
@@ -18,6 +18,7 @@ export interface RuntimeHandle {
   orderHashAtIndex(index: number): Promise<string | undefined>;
   lastDecidedRound(): number;
   forkCount(): number;
+  graphFrom?(fromRound: number, rounds: number): readonly GraphEvent[];
   readonly lastRootMismatch?: {
     readonly creator: string;
     readonly round: number;

@@ -61,6 +61,18 @@ describe('a devnet driven through the API', () => {
     expect(heads.every((h) => typeof h.stateRoot === 'string' && h.stateRoot.length === 64)).toBe(true);
   });
 
+  it('serves the graph for the explorer: events with round, witness and fame', async () => {
+    const head = await getJson(`${urls[0]}/v1/ledger/head`);
+    const graph = await getJson(`${urls[0]}/v1/graph?fromRound=${Math.max(0, head.round - 2)}&rounds=4`);
+    expect(graph.items.length).toBeGreaterThan(0);
+    expect(graph.items.some((e: any) => e.witness && e.famous === true)).toBe(true);
+    for (const e of graph.items) {
+      expect(e.id).toMatch(/^[0-9a-f]{64}$/);
+      expect(e.round).toBeGreaterThanOrEqual(Math.max(0, head.round - 2));
+    }
+    expect((await fetch(`${urls[0]}/v1/graph?fromRound=-1`)).status).toBe(400);
+  });
+
   it('takes the VM through provisioning, running, resize, stop, start and destroy with the operator reports', async () => {
     const [vm] = await vmEverywhere(urls, 'web-1', (v) => v.status === 'scheduled');
     const operator = operators[Number(vm.hostId.split('-')[1])]!;
