@@ -2,14 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LedgerRecord } from '../../domain/processor/events.js';
-import type {
-  Page,
-  PageRequest,
-  ReadModelQueries,
-  ReadModelsConfig,
-  ReadModelsTarget,
-} from '../../projections/index.js';
-import type { Genesis } from '../node/genesis.js';
+import type { Page, PageRequest, ReadModelQueries, ReadModelsTarget } from '../../projections/index.js';
+import { type Genesis, readModelsConfigOf } from '../node/genesis.js';
 import { AuditError, type Mismatch, type ReadModelsComparison } from './report.js';
 
 const PAGE_LIMIT = 1000;
@@ -42,15 +36,6 @@ export function splitSchema(url: string): { url: string; schema?: string } {
   const schema = parsed.searchParams.get('schema') ?? undefined;
   parsed.searchParams.delete('schema');
   return { url: parsed.toString(), ...(schema ? { schema } : {}) };
-}
-
-export function readModelsConfigOf(genesis: Genesis): ReadModelsConfig {
-  return {
-    genesisMembers: genesis.members,
-    genesisHosts: genesis.hosts,
-    accountQuotas: genesis.accounts,
-    defaultQuota: genesis.defaultQuota,
-  };
 }
 
 /**

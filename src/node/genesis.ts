@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { publicKeyOf, sha256, toHex } from '../../domain/crypto/index.js';
 import type { MemberStake } from '../../domain/shadowgraph/membership.js';
+import type { ReadModelsConfig } from '../../projections/index.js';
 
 /** The genesis document: every node of a network starts from the same one, and its hash names the network. */
 export interface Genesis {
@@ -166,4 +167,14 @@ export function makeGenesis(
     processor: DEFAULT_PROCESSOR,
   };
   return { genesis: parseGenesis(JSON.parse(JSON.stringify(genesis))), keys };
+}
+
+/** What the read models take from genesis: members and hosts to seed, quotas to show. */
+export function readModelsConfigOf(genesis: Genesis): ReadModelsConfig {
+  return {
+    genesisMembers: genesis.members,
+    genesisHosts: genesis.hosts,
+    accountQuotas: genesis.accounts,
+    defaultQuota: genesis.defaultQuota,
+  };
 }

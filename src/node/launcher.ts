@@ -6,13 +6,8 @@ import type { CommsBus } from '../bus/comms-bus.js';
 import { openCommsBus } from '../bus/open.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import { openEventStore } from '../eventstore/open.js';
-import {
-  openReadModels,
-  type ReadModels,
-  type ReadModelsConfig,
-  type ReadModelsTarget,
-} from '../../projections/index.js';
-import { type Genesis, networkPrefix, type NodeKey, parseGenesis } from './genesis.js';
+import { openReadModels, type ReadModels, type ReadModelsTarget } from '../../projections/index.js';
+import { type Genesis, networkPrefix, type NodeKey, parseGenesis, readModelsConfigOf } from './genesis.js';
 import { EventStoreIntakeOutbox } from './intake-outbox.js';
 import { LedgerDriver } from './ledger-driver.js';
 import { NodeRuntime } from './node-runtime.js';
@@ -102,15 +97,6 @@ export function readModelsTargetFor(config: NodeConfig, genesis: Genesis, key: N
   if (config.store.kind === 'postgres')
     return { type: 'postgres', url: store.url, schema: `${store.schema!}_rm` };
   return { type: 'sqlite', path: join(config.dataDir, 'read-models.sqlite') };
-}
-
-export function readModelsConfigOf(genesis: Genesis): ReadModelsConfig {
-  return {
-    genesisMembers: genesis.members,
-    genesisHosts: genesis.hosts,
-    accountQuotas: genesis.accounts,
-    defaultQuota: genesis.defaultQuota,
-  };
 }
 
 export interface RunningNode {

@@ -5,10 +5,10 @@ import {
   loadNodeConfig,
   readGenesisFile,
   readKeyFile,
-  readModelsConfigOf,
   readModelsTargetFor,
   storeUrlFor,
 } from './launcher.js';
+import { readModelsConfigOf } from './genesis.js';
 import { STREAMS } from './node-runtime.js';
 
 /** `dagger projections rebuild`: the node's read models from scratch, from its own `ledger` stream. */
