@@ -10,7 +10,7 @@ import { openReadModels, type ReadModels, type ReadModelsTarget } from '../../pr
 import { type Genesis, networkPrefix, type NodeKey, parseGenesis, readModelsConfigOf } from './genesis.js';
 import { EventStoreIntakeOutbox } from './intake-outbox.js';
 import { LedgerDriver } from './ledger-driver.js';
-import { NodeRuntime } from './node-runtime.js';
+import { NodeRuntime, payloadKey } from './node-runtime.js';
 import { ProjectionRunner } from './projection-runner.js';
 
 /** `dagger node --config FILE`: everything one node needs, paths relative to the config file. */
@@ -162,7 +162,15 @@ export async function startNode(
     await runtime.accept(...unsent);
   }
   const app = await createNodeApp(runtime, {
-    intake: { outbox, publisher: { publish: (bytes) => runtime.accept(...bytes) } },
+    intake: {
+      outbox,
+      publisher: {
+        publish: (bytes) => {
+          ledger.judgedByApi(bytes.map((b) => payloadKey(b)));
+          return runtime.accept(...bytes);
+        },
+      },
+    },
     readModels,
     orderLookup: { ordered: (id) => ledger.decisionOf(id) },
     lag: {

@@ -1,4 +1,5 @@
-import { fromHex, sha256, strictVerifier } from '../../domain/crypto/index.js';
+import { fromHex, sha256, type SignatureVerifier, strictVerifier, toHex } from '../../domain/crypto/index.js';
+import { type Opened, openPayloadBytes } from '../../domain/payloads/index.js';
 import type { LedgerRecord } from '../../domain/processor/events.js';
 import { PayloadProcessor, type ProcessorConfig } from '../../domain/processor/index.js';
 import type { OrderedEvent } from '../../domain/shadowgraph/hashgraph.js';
@@ -10,6 +11,11 @@ import type { LedgerPort } from './node-runtime.js';
 const REMEMBERED_ROOTS = 256;
 /** Recent decisions kept for GET /v1/payloads/:id while the read models catch up. */
 const REMEMBERED_DECISIONS = 100_000;
+/** Envelopes this node's API judged and has not yet seen ordered. */
+const REMEMBERED_JUDGED = 200_000;
+
+/** Stands in for a verification already done on exactly these bytes with the strict rule. */
+const ALREADY_VERIFIED: SignatureVerifier = { verify: () => true };
 
 export function processorConfigOf(genesis: Genesis): ProcessorConfig {
   return {
@@ -33,11 +39,31 @@ export class LedgerDriver implements LedgerPort {
   private readonly decidedListeners: ((payloadIds: readonly string[]) => void)[] = [];
   private readonly decisions = new Map<string, { round: number; consensusIndex: number }>();
 
+  private readonly judged = new Set<string>();
+
   constructor(genesis: Genesis) {
     this.processor = new PayloadProcessor(processorConfigOf(genesis), {
       verify: strictVerifier,
       hash: sha256,
+      open: (bytes) => this.open(bytes),
     });
+  }
+
+  /**
+   * The API judged these canonical envelopes (strict signature rule included) before they were
+   * published: when they come back in order, their signatures need not be verified again.
+   */
+  judgedByApi(payloadIds: Iterable<string>): void {
+    for (const id of payloadIds) {
+      this.judged.add(id);
+      if (this.judged.size > REMEMBERED_JUDGED) this.judged.delete(this.judged.values().next().value!);
+    }
+  }
+
+  /** Answers exactly what openPayloadBytes with the strict verifier answers (the processor's contract). */
+  private open(bytes: Uint8Array): Opened {
+    const known = this.judged.size > 0 && this.judged.delete(toHex(sha256(bytes)));
+    return openPayloadBytes(bytes, { verify: known ? ALREADY_VERIFIED : strictVerifier, hash: sha256 });
   }
 
   onRound(round: number, ordered: readonly OrderedEvent[]): MembershipChange[] {
