@@ -7,6 +7,7 @@ import { openCommsBus } from '../bus/open.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import { openEventStore } from '../eventstore/open.js';
 import { openReadModels, type ReadModels, type ReadModelsTarget } from '../../projections/index.js';
+import { appliersFor, type ProvisioningConfig, ProvisioningSaga } from '../provisioning/index.js';
 import { type Genesis, networkPrefix, type NodeKey, parseGenesis, readModelsConfigOf } from './genesis.js';
 import { EventStoreIntakeOutbox } from './intake-outbox.js';
 import { LedgerDriver } from './ledger-driver.js';
@@ -21,6 +22,8 @@ export interface NodeConfig {
   readonly api: { readonly host: string; readonly port: number };
   readonly store: { readonly kind: 'sqlite' | 'postgres' | 'eventstoredb'; readonly url?: string };
   readonly bus: { readonly kind: 'memory' | 'kafka'; readonly brokers?: readonly string[] };
+  /** Optional: where plans go and which libvirt to apply them to. */
+  readonly provisioning?: ProvisioningConfig;
 }
 
 export class NodeConfigError extends Error {
@@ -55,6 +58,9 @@ export function loadNodeConfig(file: string): NodeConfig {
     genesis: resolve(base, raw.genesis!),
     key: resolve(base, raw.key!),
     dataDir: resolve(base, raw.dataDir!),
+    ...(raw.provisioning?.plansDir
+      ? { provisioning: { ...raw.provisioning, plansDir: resolve(base, raw.provisioning.plansDir) } }
+      : {}),
   };
 }
 
@@ -105,6 +111,7 @@ export interface RunningNode {
   readonly ledger: LedgerDriver;
   readonly readModels: ReadModels;
   readonly projections: ProjectionRunner;
+  readonly saga: ProvisioningSaga;
   readonly app: INestApplication;
   readonly url: string;
   stop(): Promise<void>;
@@ -155,6 +162,15 @@ export async function startNode(
   runtime.onLedger((records) => projections.offer(records));
   await runtime.start();
   await projections.start(runtime.ledgerSize);
+  const saga = new ProvisioningSaga({
+    ledger: runtime,
+    store,
+    key,
+    genesisHosts: genesis.hosts,
+    applierFor: appliersFor(config.provisioning, config.dataDir),
+    log: warn,
+  });
+  await saga.start();
   // What the API accepted before a crash and the ledger has not decided goes out again.
   const unsent = await outbox.restore((id) => ledger.hasSeen(id));
   if (unsent.length > 0) {
@@ -186,10 +202,12 @@ export async function startNode(
     ledger,
     readModels,
     projections,
+    saga,
     app,
     url,
     async stop() {
       await app.close();
+      await saga.stop();
       await runtime.stop();
       await projections.stop();
       await readModels.close();
