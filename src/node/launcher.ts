@@ -7,7 +7,12 @@ import { openCommsBus } from '../bus/open.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import { openEventStore } from '../eventstore/open.js';
 import { openReadModels, type ReadModels, type ReadModelsTarget } from '../../projections/index.js';
-import { appliersFor, type ProvisioningConfig, ProvisioningSaga } from '../provisioning/index.js';
+import {
+  type ApplierFor,
+  appliersFor,
+  type ProvisioningConfig,
+  ProvisioningSaga,
+} from '../provisioning/index.js';
 import { type Genesis, networkPrefix, type NodeKey, parseGenesis, readModelsConfigOf } from './genesis.js';
 import { EventStoreIntakeOutbox } from './intake-outbox.js';
 import { LedgerDriver } from './ledger-driver.js';
@@ -111,7 +116,7 @@ export interface RunningNode {
   readonly ledger: LedgerDriver;
   readonly readModels: ReadModels;
   readonly projections: ProjectionRunner;
-  readonly saga: ProvisioningSaga;
+  readonly saga: ProvisioningSaga | null;
   readonly app: INestApplication;
   readonly url: string;
   stop(): Promise<void>;
@@ -126,7 +131,8 @@ export type Logger = (
 /** Opens the store and the bus (or uses a shared in-process bus), starts the runtime, then the API. */
 export async function startNode(
   config: NodeConfig,
-  options: { sharedBus?: CommsBus; log?: Logger } = {},
+  /** applierFor: overrides the configured appliers; null starts no saga (operators report by hand). */
+  options: { sharedBus?: CommsBus; log?: Logger; applierFor?: ApplierFor | null } = {},
 ): Promise<RunningNode> {
   const genesis = readGenesisFile(config.genesis);
   const key = readKeyFile(config.key);
@@ -162,15 +168,19 @@ export async function startNode(
   runtime.onLedger((records) => projections.offer(records));
   await runtime.start();
   await projections.start(runtime.ledgerSize);
-  const saga = new ProvisioningSaga({
-    ledger: runtime,
-    store,
-    key,
-    genesisHosts: genesis.hosts,
-    applierFor: appliersFor(config.provisioning, config.dataDir),
-    log: warn,
-  });
-  await saga.start();
+  const applierFor =
+    options.applierFor === undefined ? appliersFor(config.provisioning, config.dataDir) : options.applierFor;
+  const saga = applierFor
+    ? new ProvisioningSaga({
+        ledger: runtime,
+        store,
+        key,
+        genesisHosts: genesis.hosts,
+        applierFor,
+        log: warn,
+      })
+    : null;
+  await saga?.start();
   // What the API accepted before a crash and the ledger has not decided goes out again.
   const unsent = await outbox.restore((id) => ledger.hasSeen(id));
   if (unsent.length > 0) {
@@ -207,7 +217,7 @@ export async function startNode(
     url,
     async stop() {
       await app.close();
-      await saga.stop();
+      await saga?.stop();
       await runtime.stop();
       await projections.stop();
       await readModels.close();

@@ -84,9 +84,9 @@ describe('the provisioning saga on a devnet', () => {
     await operatorNode.stop();
     const again = await net.start(index);
     urls = net.urls();
-    await again.saga.settled();
+    await again.saga!.settled();
     await new Promise((r) => setTimeout(r, 1500));
-    await again.saga.settled();
+    await again.saga!.settled();
     expect(await sagaEvents(again.store, 'plan-1')).toEqual(before);
     expect(await acceptedReports(again.store)).toBe(2);
 
@@ -95,7 +95,7 @@ describe('the provisioning saga on a devnet', () => {
     await decided(urls, destroy);
     await vmEverywhere(urls, 'plan-1', (vm) => vm.status === 'destroyed');
     await waitFor('the plan removed', async () => !existsSync(path));
-    await again.saga.settled();
+    await again.saga!.settled();
     const after = await sagaEvents(again.store, 'plan-1');
     expect(after.at(-1)).toMatchObject({ type: 'OperationClosed', requestId: destroy, outcome: 'released' });
   });
