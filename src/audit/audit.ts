@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import canonicalize from 'canonicalize';
 import { sha256, strictVerifier } from '../../domain/crypto/index.js';
 import type { LedgerRecord } from '../../domain/processor/events.js';
@@ -10,6 +13,7 @@ import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import { type Genesis, genesisHash, parseGenesis } from '../node/genesis.js';
 import { processorConfigOf } from '../node/ledger-driver.js';
 import { EVENT_TYPES, type OrderedRecord, STREAMS, storedLedgerRecord } from '../node/node-runtime.js';
+import { VerifyPool } from '../bench/verify-pool.js';
 import { OrderHashChain } from '../shared/order-hash.js';
 import {
   AuditError,
@@ -20,6 +24,7 @@ import {
   type Notice,
   type ReadModelsComparison,
 } from './report.js';
+import { ItemBatch, judgeItems, openWithVerdict, payloadKey } from './verdicts.js';
 
 export type AuditPhase = 'read' | 'verify' | 'consensus' | 'ledger' | 'read-models' | 'bench';
 
@@ -30,6 +35,14 @@ export interface AuditOptions {
   readonly bench?: boolean;
   /** Mismatches kept in the report; the rest are only counted. */
   readonly maxMismatches?: number;
+  /**
+   * Worker threads that verify event signatures and open payloads ahead of consensus (default:
+   * the available parallelism, at most 4). 0, or no compiled worker (as under ts-jest): the same
+   * function inline, on the main thread.
+   */
+  readonly threads?: number;
+  /** Events per worker job. */
+  readonly jobEvents?: number;
   /** Events inserted between two consensus runs (bounds memory: decided rounds are pruned). */
   readonly consensusBatch?: number;
   readonly onProgress?: (phase: AuditPhase, done: number, total: number) => void;
@@ -46,9 +59,11 @@ export interface AuditOptions {
 
 const READ_PAGE = 2048;
 const DEFAULT_MAX_MISMATCHES = 1000;
-const DEFAULT_CONSENSUS_BATCH = 4096;
+const DEFAULT_CONSENSUS_BATCH = 512;
 const MAX_CONSECUTIVE_FAILURES = 1000;
 const SHADOWGRAPH_PREFIX = STREAMS.shadowgraph('');
+const DEFAULT_JOB_EVENTS = 128;
+const MAX_THREADS = 4;
 
 interface StoredEvent {
   readonly stream: string;
@@ -61,6 +76,42 @@ interface StoredRecord {
   readonly eventId: string;
   readonly type: string;
   readonly data: Uint8Array;
+}
+
+/** Verdicts for the items of one job (verdicts.ts): in a VerifyPool of audit workers, or inline. */
+interface Judge {
+  judge(items: ItemBatch): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+function createJudge(threads: number): Judge {
+  const inline: Judge = {
+    judge: (items) => {
+      const { data, offsets } = items.pack();
+      return Promise.resolve(judgeItems(data, offsets));
+    },
+    close: () => Promise.resolve(),
+  };
+  const url = new URL('./audit-worker.js', import.meta.url);
+  if (threads <= 0 || !existsSync(fileURLToPath(url))) return inline;
+  const pool = new VerifyPool(threads, 2, url);
+  return {
+    // A job whose worker failed is judged again inline: the verdicts are the same function's.
+    judge: (items) => {
+      const { data, offsets } = items.pack();
+      return pool.verify(data, offsets).catch(() => inline.judge(items));
+    },
+    close: () => pool.close(),
+  };
+}
+
+interface Job {
+  /** graphEvents[start, end) */
+  readonly start: number;
+  readonly end: number;
+  /** The payload items, in item order after the events' own. */
+  readonly payloads: readonly Uint8Array[];
+  readonly verdicts: Promise<Uint8Array>;
 }
 
 /** Re-derives consensus, ledger and state roots from a store's raw signed events and compares. */
@@ -94,204 +145,252 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
   const nextRevision = new Map<string, number>();
   let shadowGraphEvents = 0;
   let read = 0;
-  for await (const page of readTolerantly(store, (after, err) =>
-    mismatch('unreadable', '$all', `after ${after}`, `a record cannot be read: ${errorText(err)}`),
-  )) {
-    for (const r of page) {
-      const revision = Number(r.revision);
-      const expected = nextRevision.get(r.streamId) ?? 0;
-      if (revision !== expected)
-        mismatch(
-          'stream-gap',
-          r.streamId,
-          revision,
-          `revision ${revision} follows ${expected - 1}: ${revision - expected} record(s) missing`,
-        );
-      nextRevision.set(r.streamId, revision + 1);
-      const stored: StoredRecord = { revision, eventId: r.eventId, type: r.type, data: r.data };
-      if (r.streamId === STREAMS.genesis) genesisRecords.push(stored);
-      else if (r.streamId === STREAMS.consensus) consensus.push(stored);
-      else if (r.streamId === STREAMS.ledger) ledger.push(stored);
-      else if (r.streamId.startsWith(SHADOWGRAPH_PREFIX)) {
-        shadowGraphEvents++;
-        const e = checkEncoding(r, mismatch);
-        if (e) graphEvents.push({ stream: r.streamId, revision, event: e });
-      }
-    }
-    read += page.length;
-    progress('read', read, read);
-  }
-
-  // ---- genesis
-  const genesis = readGenesis(genesisRecords, options.genesis, mismatch);
-  if (!genesis) return finish();
-
-  // ---- signatures, once each; the core asks the verdicts back
-  const verified = new Set<string>();
-  for (const s of graphEvents) {
-    const e = s.event;
-    if (strictVerifier.verify(e.signature, e.id, e.body.creator)) {
-      verified.add(e.idHex);
-      eventsVerified++;
-    } else mismatch('signature', s.stream, s.revision, `event ${e.idHex} signature does not verify`);
-    if (eventsVerified % 1024 === 0) progress('verify', eventsVerified, graphEvents.length);
-  }
-  progress('verify', eventsVerified, graphEvents.length);
-
-  // ---- consensus and the processor, re-run from the raw events
-  const processor = new PayloadProcessor(processorConfigOf(genesis), {
-    verify: strictVerifier,
-    hash: sha256,
-  });
-  const graph = new Hashgraph({
-    genesis: genesis.members.map((m) => ({ key: m.key, stake: m.stake })),
-    verify: (_signature, message) => verified.has(toHex(message)),
-    coinRoundFrequency: genesis.consensus.coinRoundFrequency,
-    membershipDelay: genesis.consensus.membershipDelay,
-    pruneHorizon: genesis.consensus.pruneHorizon,
-    membershipChanges: (round: number, ordered: readonly OrderedEvent[]): MembershipChange[] => {
-      const outcome = processor.processRound(
-        round,
-        ordered.map((o) => ({
-          consensusIndex: o.consensusIndex,
-          consensusTimestamp: o.consensusTimestamp,
-          payloads: o.event.body.payloads,
-        })),
-      );
-      for (const r of outcome.records) derivedLedger.push(r);
-      return outcome.membership;
-    },
-  });
-  const where = new Map<string, StoredEvent>();
-  const orphans = new Map<string, StoredEvent[]>();
-  const batch = Math.max(1, options.consensusBatch ?? DEFAULT_CONSENSUS_BATCH);
-  let sinceConsensus = 0;
-  let inserted = 0;
-  const runConsensus = (): void => {
-    const result = graph.runConsensus();
-    for (const o of result.ordered) ordered.push(o);
-    for (const e of result.stale) {
-      const s = where.get(e.idHex);
-      notices.push({
-        kind: 'stale',
-        stream: s?.stream ?? '',
-        position: s?.revision ?? -1,
-        detail: `event ${e.idHex} was received too late to be ordered`,
-      });
-    }
-    sinceConsensus = 0;
+  const judge = createJudge(Math.min(MAX_THREADS, options.threads ?? availableParallelism()));
+  const jobEvents = Math.max(1, options.jobEvents ?? DEFAULT_JOB_EVENTS);
+  const jobs: Job[] = [];
+  let items = new ItemBatch();
+  let payloads: Uint8Array[] = [];
+  const submit = (): void => {
+    const start = jobs.length > 0 ? jobs[jobs.length - 1]!.end : 0;
+    if (graphEvents.length === start) return;
+    const verdicts = judge.judge(items);
+    verdicts.catch(() => undefined); // awaited below; an early return must not leave it unhandled
+    jobs.push({ start, end: graphEvents.length, payloads, verdicts });
+    items = new ItemBatch();
+    payloads = [];
   };
-  const insert = (first: StoredEvent): void => {
-    const queue = [first];
-    for (let i = 0; i < queue.length; i++) {
-      const s = queue[i]!;
-      const result = graph.insert(s.event);
-      switch (result.status) {
-        case 'inserted': {
-          inserted++;
-          sinceConsensus++;
-          const creator = toHex(s.event.body.creator);
-          if (graph.schedule.at(result.round).stakeOf(creator) === 0)
-            notices.push({
-              kind: 'non-member',
-              stream: s.stream,
-              position: s.revision,
-              detail: `event ${s.event.idHex} by ${creator} in round ${result.round}, where it has no stake`,
-            });
-          const waiting = orphans.get(s.event.idHex);
-          if (waiting) {
-            orphans.delete(s.event.idHex);
-            queue.push(...waiting);
-          }
-          break;
-        }
-        case 'missing-parents': {
-          const key = result.missing[0]!;
-          const list = orphans.get(key) ?? [];
-          list.push(s);
-          orphans.set(key, list);
-          break;
-        }
-        case 'rejected':
+  let genesisFound: Genesis | null = null;
+  try {
+    for await (const page of readTolerantly(store, (after, err) =>
+      mismatch('unreadable', '$all', `after ${after}`, `a record cannot be read: ${errorText(err)}`),
+    )) {
+      for (const r of page) {
+        const revision = Number(r.revision);
+        const expected = nextRevision.get(r.streamId) ?? 0;
+        if (revision !== expected)
           mismatch(
-            result.code === 'BAD_SIGNATURE' ? 'signature' : 'hash-link',
-            s.stream,
-            s.revision,
-            `event ${s.event.idHex} refused by the core: ${result.code}: ${result.reason}`,
+            'stream-gap',
+            r.streamId,
+            revision,
+            `revision ${revision} follows ${expected - 1}: ${revision - expected} record(s) missing`,
           );
-          break;
-        case 'duplicate':
-          break;
+        nextRevision.set(r.streamId, revision + 1);
+        const stored: StoredRecord = { revision, eventId: r.eventId, type: r.type, data: r.data };
+        if (r.streamId === STREAMS.genesis) genesisRecords.push(stored);
+        else if (r.streamId === STREAMS.consensus) consensus.push(stored);
+        else if (r.streamId === STREAMS.ledger) ledger.push(stored);
+        else if (r.streamId.startsWith(SHADOWGRAPH_PREFIX)) {
+          shadowGraphEvents++;
+          const e = checkEncoding(r, mismatch);
+          if (e) {
+            graphEvents.push({ stream: r.streamId, revision, event: e });
+            items.event(e.signature, e.id, e.body.creator);
+            for (const p of e.body.payloads) {
+              items.payload(p);
+              payloads.push(p);
+            }
+            if (graphEvents.length % jobEvents === 0) submit();
+          }
+        }
+      }
+      read += page.length;
+      progress('read', read, read);
+    }
+    submit();
+
+    // ---- genesis
+    const genesis = readGenesis(genesisRecords, options.genesis, mismatch);
+    genesisFound = genesis;
+    if (!genesis) return finish();
+
+    // ---- signatures, once each, ahead of consensus (the jobs run while the store is read); the
+    // core asks the event verdicts back, the processor the payload verdicts (through `open`, which
+    // runs openPayloadBytes again with the verdict the strict verifier gave on the same bytes)
+    const verified = new Set<string>();
+    const payloadVerdicts = new Map<string, number>();
+    let judged = 0;
+    const open = (bytes: Uint8Array) => openWithVerdict(bytes, payloadVerdicts.get(payloadKey(bytes)));
+    const takeVerdicts = async (job: Job): Promise<void> => {
+      const verdicts = await job.verdicts;
+      const events = job.end - job.start;
+      for (let i = 0; i < events; i++) {
+        const s = graphEvents[job.start + i]!;
+        const e = s.event;
+        const v = verdicts[i];
+        const good = v === 0 || v === 1 ? v === 1 : strictVerifier.verify(e.signature, e.id, e.body.creator);
+        if (good) {
+          verified.add(e.idHex);
+          eventsVerified++;
+        } else mismatch('signature', s.stream, s.revision, `event ${e.idHex} signature does not verify`);
+      }
+      job.payloads.forEach((p, i) => payloadVerdicts.set(payloadKey(p), verdicts[events + i]!));
+      judged += events;
+      progress('verify', judged, graphEvents.length);
+    };
+
+    // ---- consensus and the processor, re-run from the raw events
+    const processor = new PayloadProcessor(processorConfigOf(genesis), {
+      verify: strictVerifier,
+      hash: sha256,
+      open,
+    });
+    const graph = new Hashgraph({
+      genesis: genesis.members.map((m) => ({ key: m.key, stake: m.stake })),
+      verify: (_signature, message) => verified.has(toHex(message)),
+      coinRoundFrequency: genesis.consensus.coinRoundFrequency,
+      membershipDelay: genesis.consensus.membershipDelay,
+      pruneHorizon: genesis.consensus.pruneHorizon,
+      membershipChanges: (round: number, ordered: readonly OrderedEvent[]): MembershipChange[] => {
+        const outcome = processor.processRound(
+          round,
+          ordered.map((o) => ({
+            consensusIndex: o.consensusIndex,
+            consensusTimestamp: o.consensusTimestamp,
+            payloads: o.event.body.payloads,
+          })),
+        );
+        for (const r of outcome.records) derivedLedger.push(r);
+        return outcome.membership;
+      },
+    });
+    const where = new Map<string, StoredEvent>();
+    const orphans = new Map<string, StoredEvent[]>();
+    const batch = Math.max(1, options.consensusBatch ?? DEFAULT_CONSENSUS_BATCH);
+    let sinceConsensus = 0;
+    let inserted = 0;
+    const runConsensus = (): void => {
+      const result = graph.runConsensus();
+      for (const o of result.ordered) ordered.push(o);
+      for (const e of result.stale) {
+        const s = where.get(e.idHex);
+        notices.push({
+          kind: 'stale',
+          stream: s?.stream ?? '',
+          position: s?.revision ?? -1,
+          detail: `event ${e.idHex} was received too late to be ordered`,
+        });
+      }
+      sinceConsensus = 0;
+    };
+    const insert = (first: StoredEvent): void => {
+      const queue = [first];
+      for (let i = 0; i < queue.length; i++) {
+        const s = queue[i]!;
+        const result = graph.insert(s.event);
+        switch (result.status) {
+          case 'inserted': {
+            inserted++;
+            sinceConsensus++;
+            const creator = toHex(s.event.body.creator);
+            if (graph.schedule.at(result.round).stakeOf(creator) === 0)
+              notices.push({
+                kind: 'non-member',
+                stream: s.stream,
+                position: s.revision,
+                detail: `event ${s.event.idHex} by ${creator} in round ${result.round}, where it has no stake`,
+              });
+            const waiting = orphans.get(s.event.idHex);
+            if (waiting) {
+              orphans.delete(s.event.idHex);
+              queue.push(...waiting);
+            }
+            break;
+          }
+          case 'missing-parents': {
+            const key = result.missing[0]!;
+            const list = orphans.get(key) ?? [];
+            list.push(s);
+            orphans.set(key, list);
+            break;
+          }
+          case 'rejected':
+            mismatch(
+              result.code === 'BAD_SIGNATURE' ? 'signature' : 'hash-link',
+              s.stream,
+              s.revision,
+              `event ${s.event.idHex} refused by the core: ${result.code}: ${result.reason}`,
+            );
+            break;
+          case 'duplicate':
+            break;
+        }
+      }
+    };
+    for (const job of jobs) {
+      await takeVerdicts(job);
+      for (let i = job.start; i < job.end; i++) {
+        const s = graphEvents[i]!;
+        if (!verified.has(s.event.idHex)) continue;
+        where.set(s.event.idHex, s);
+        insert(s);
+        if (sinceConsensus >= batch) runConsensus();
+        if (inserted % 1024 === 0) progress('consensus', inserted, graphEvents.length);
       }
     }
-  };
-  for (const s of graphEvents) {
-    if (!verified.has(s.event.idHex)) continue;
-    where.set(s.event.idHex, s);
-    insert(s);
-    if (sinceConsensus >= batch) runConsensus();
-    if (inserted % 1024 === 0) progress('consensus', inserted, verified.size);
-  }
-  runConsensus();
-  progress('consensus', inserted, verified.size);
-  for (const [parent, waiting] of [...orphans].sort(([a], [b]) => (a < b ? -1 : 1)))
-    for (const s of waiting)
-      mismatch(
-        'hash-link',
-        s.stream,
-        s.revision,
-        `event ${s.event.idHex}: parent ${parent} is not in the store (or did not verify)`,
+    await judge.close();
+    runConsensus();
+    progress('consensus', inserted, verified.size);
+    for (const [parent, waiting] of [...orphans].sort(([a], [b]) => (a < b ? -1 : 1)))
+      for (const s of waiting)
+        mismatch(
+          'hash-link',
+          s.stream,
+          s.revision,
+          `event ${s.event.idHex}: parent ${parent} is not in the store (or did not verify)`,
+        );
+    lastDecidedRound = graph.lastDecidedRound;
+    forks = graph.forkEvidence.map((f) => ({
+      creator: f.creator,
+      seq: f.seq,
+      eventIds: f.eventIds,
+    }));
+
+    // ---- compare the order
+    const chain = new OrderHashChain(1);
+    for (let i = 0; i < Math.max(consensus.length, ordered.length); i++) {
+      const o = ordered[i];
+      if (o) chain.append(o.event.id);
+      const stored = consensus[i];
+      if (!stored) continue;
+      if (i < ordered.length && i < consensus.length) orderHashAt = { index: i + 1, hash: chain.head };
+      compareOrdered(stored, i, o ? derivedRecord(o, chain.head) : null, mismatch);
+    }
+
+    // ---- compare the ledger and its state roots
+    for (let i = 0; i < Math.max(ledger.length, derivedLedger.length); i++) {
+      const stored = ledger[i];
+      if (!stored) break;
+      const derived = derivedLedger[i];
+      if (compareLedger(stored, i, derived ?? null, mismatch) && derived?.event.type === 'StateRootComputed')
+        stateRootsChecked++;
+      if (i % 4096 === 0) progress('ledger', i, ledger.length);
+    }
+    progress('ledger', ledger.length, ledger.length);
+
+    if (options.readModels) {
+      progress('read-models', 0, 1);
+      readModels = await options.readModels(
+        genesis,
+        derivedLedger.slice(0, Math.min(ledger.length, derivedLedger.length)),
+        (m) => mismatch(m.kind, m.stream, m.position, m.detail),
       );
-  lastDecidedRound = graph.lastDecidedRound;
-  forks = graph.forkEvidence.map((f) => ({
-    creator: f.creator,
-    seq: f.seq,
-    eventIds: f.eventIds,
-  }));
+      progress('read-models', 1, 1);
+    }
 
-  // ---- compare the order
-  const chain = new OrderHashChain(1);
-  for (let i = 0; i < Math.max(consensus.length, ordered.length); i++) {
-    const o = ordered[i];
-    if (o) chain.append(o.event.id);
-    const stored = consensus[i];
-    if (!stored) continue;
-    if (i < ordered.length && i < consensus.length) orderHashAt = { index: i + 1, hash: chain.head };
-    compareOrdered(stored, i, o ? derivedRecord(o, chain.head) : null, mismatch);
+    seconds = (performance.now() - started) / 1000;
+    if (options.bench && graphEvents.length > 0) {
+      const t0 = performance.now();
+      for (const { event: e } of graphEvents) strictVerifier.verify(e.signature, e.id, e.body.creator);
+      const boundSeconds = (performance.now() - t0) / 1000;
+      const verifyBoundPerSec = graphEvents.length / boundSeconds;
+      bench = { verifyBoundPerSec, ratioToBound: eventsVerified / seconds / verifyBoundPerSec };
+      progress('bench', 1, 1);
+    }
+
+    return finish();
+  } finally {
+    await judge.close();
   }
-
-  // ---- compare the ledger and its state roots
-  for (let i = 0; i < Math.max(ledger.length, derivedLedger.length); i++) {
-    const stored = ledger[i];
-    if (!stored) break;
-    const derived = derivedLedger[i];
-    if (compareLedger(stored, i, derived ?? null, mismatch) && derived?.event.type === 'StateRootComputed')
-      stateRootsChecked++;
-    if (i % 4096 === 0) progress('ledger', i, ledger.length);
-  }
-  progress('ledger', ledger.length, ledger.length);
-
-  if (options.readModels) {
-    progress('read-models', 0, 1);
-    readModels = await options.readModels(
-      genesis,
-      derivedLedger.slice(0, Math.min(ledger.length, derivedLedger.length)),
-      (m) => mismatch(m.kind, m.stream, m.position, m.detail),
-    );
-    progress('read-models', 1, 1);
-  }
-
-  seconds = (performance.now() - started) / 1000;
-  if (options.bench && graphEvents.length > 0) {
-    const t0 = performance.now();
-    for (const { event: e } of graphEvents) strictVerifier.verify(e.signature, e.id, e.body.creator);
-    const boundSeconds = (performance.now() - t0) / 1000;
-    const verifyBoundPerSec = graphEvents.length / boundSeconds;
-    bench = { verifyBoundPerSec, ratioToBound: eventsVerified / seconds / verifyBoundPerSec };
-    progress('bench', 1, 1);
-  }
-
-  return finish();
 
   function finish(): AuditReport {
     const auditSeconds = seconds ?? (performance.now() - started) / 1000;
@@ -307,8 +406,8 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     };
     return {
       ok: mismatchCount === 0,
-      genesisHash: genesis ? genesisHash(genesis) : null,
-      network: genesis ? genesis.network : null,
+      genesisHash: genesisFound ? genesisHash(genesisFound) : null,
+      network: genesisFound ? genesisFound.network : null,
       eventsVerified,
       shadowGraphEvents,
       orderedEvents: Math.min(consensus.length, ordered.length),

@@ -24,12 +24,17 @@ export class VerifyPool {
   private nextId = 1;
   private closed = false;
 
+  /**
+   * `workerUrl`: another worker speaking the same protocol (verify-protocol.ts), e.g. the audit's,
+   * which answers one verdict byte per item of its own kind.
+   */
   constructor(
     readonly size: number,
     private readonly depth = 2,
+    workerUrl?: URL,
   ) {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError('pool size must be >= 1');
-    const url = new URL('./verify-worker.js', import.meta.url);
+    const url = workerUrl ?? new URL('./verify-worker.js', import.meta.url);
     this.workers = Array.from({ length: size }, (_, w) => {
       const worker = new Worker(url);
       worker.on('message', (res: WorkerResponse) => this.settle(res));

@@ -108,6 +108,20 @@ describe('dagger audit on a devnet store', () => {
     expect(small.orderHash).toBe(once.orderHash);
   });
 
+  it('re-derives the same whatever the size of the verification jobs (verdicts taken ahead of the order)', async () => {
+    const path = copyStore(0);
+    const [one, all, inline] = [
+      await audit(path, { jobEvents: 1, consensusBatch: 3 }),
+      await audit(path, { jobEvents: 1e9 }),
+      await audit(path, { threads: 0 }),
+    ];
+    for (const r of [one, all, inline]) expect(r.mismatches).toEqual([]);
+    expect(one.orderHash).toBe(all.orderHash);
+    expect(inline.orderHash).toBe(all.orderHash);
+    expect(one.ledgerEvents).toBe(all.ledgerEvents);
+    expect(one.stateRootsChecked).toBe(all.stateRootsChecked);
+  });
+
   it('pins the genesis: the right one passes, another network fails', async () => {
     const genesis = parseGenesis(JSON.parse(readFileSync(join(net.dir, 'genesis.json'), 'utf8')));
     const path = copyStore(0);

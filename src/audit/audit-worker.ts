@@ -1,0 +1,20 @@
+import { parentPort } from 'node:worker_threads';
+import type { WorkerRequest, WorkerResponse } from '../bench/verify-protocol.js';
+import { judgeItems } from './verdicts.js';
+
+/** An audit worker for a VerifyPool: a job of items in, one verdict byte per item out (verdicts.ts). */
+const port = parentPort;
+if (!port) throw new Error('audit-worker must run in a worker thread');
+
+port.on('message', (req: WorkerRequest) => {
+  let res: WorkerResponse;
+  try {
+    if (req.op !== 'verify') throw new Error(`audit-worker does not ${req.op}`);
+    const ok = judgeItems(req.data, req.offsets);
+    port.postMessage({ op: 'verify', id: req.id, ok } satisfies WorkerResponse, [ok.buffer as ArrayBuffer]);
+    return;
+  } catch (err) {
+    res = { op: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) };
+  }
+  port.postMessage(res);
+});
