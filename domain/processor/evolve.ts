@@ -33,6 +33,7 @@ export function evolve(state: ProcessorState, event: LedgerEvent, _at?: LedgerPo
         operation: null,
         deadline: null,
         addresses: [],
+        awaitsCapacity: false,
       });
       adjustAccount(state, event.owner, 1, event.spec.vcpus);
       break;
@@ -58,6 +59,7 @@ export function evolve(state: ProcessorState, event: LedgerEvent, _at?: LedgerPo
     }
     case 'VmStatusChanged': {
       let vm = vmOf(state, event.vmId);
+      const awaitsCapacity = event.status === 'blocked' && waitsForCapacity(state, vm);
       if (event.hostId === null) vm = release(state, vm);
       else if (vm.hostId !== event.hostId) throw badEvent(`VM ${event.vmId} is not on host ${event.hostId}`);
       const closes = CLOSING.has(event.status);
@@ -65,7 +67,7 @@ export function evolve(state: ProcessorState, event: LedgerEvent, _at?: LedgerPo
         vm = reserve(state, vm, vm.hostId, vm.spec);
       if (closes && vm.operation !== null) state.openOperations.delete(event.vmId);
       if (event.status === 'destroyed') adjustAccount(state, vm.owner, -1, -vm.spec.vcpus);
-      if (event.status === 'blocked') state.blocked.add(event.vmId);
+      if (awaitsCapacity) state.blocked.add(event.vmId);
       else if (vm.status === 'blocked') state.blocked.delete(event.vmId);
       state.vms.set(event.vmId, {
         ...vm,
@@ -73,6 +75,7 @@ export function evolve(state: ProcessorState, event: LedgerEvent, _at?: LedgerPo
         statusReason: event.statusReason,
         requestId: event.requestId,
         addresses: event.addresses,
+        awaitsCapacity,
         ...(closes ? { operation: null, deadline: null } : {}),
       });
       break;
@@ -235,4 +238,15 @@ function closeProposal(state: ProcessorState, proposalId: string, status: 'admit
   const p = state.proposals.get(proposalId);
   if (!p) throw badEvent(`no proposal ${proposalId}`);
   state.proposals.set(proposalId, { ...p, status });
+}
+
+/**
+ * A VM blocked for want of room is placed again when room appears. One its operator reported
+ * blocked (it cannot provision it: no libvirt, a missing image) stays blocked until its owner acts;
+ * retrying it would bounce it between hosts that block it, report after report. Operators report
+ * during an open operation on a host that is not draining; everything else is the scheduler's.
+ */
+function waitsForCapacity(state: ProcessorState, vm: VmRecord): boolean {
+  if (vm.operation === null || vm.hostId === null) return true;
+  return state.hosts.get(vm.hostId)?.draining ?? true;
 }

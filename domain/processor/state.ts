@@ -26,6 +26,8 @@ export interface VmRecord {
   readonly operation: VmOperation | null;
   readonly deadline: number | null;
   readonly addresses: readonly string[];
+  /** Blocked for want of room, so placed again when room appears (not when its operator blocked it). */
+  readonly awaitsCapacity: boolean;
 }
 
 export interface HostRecord {

@@ -93,7 +93,7 @@ describe('properties', () => {
             const a = accounts.get(vm.owner) ?? [0, 0];
             accounts.set(vm.owner, [a[0]! + 1, a[1]! + vm.spec.vcpus]);
           }
-          expect(state.blocked.has(key)).toBe(vm.status === 'blocked');
+          expect(state.blocked.has(key)).toBe(vm.status === 'blocked' && vm.awaitsCapacity);
           expect(state.openOperations.get(key) ?? null).toBe(vm.deadline);
         }
         for (const hostId of state.hosts.sortedKeys()) {

@@ -267,3 +267,24 @@ describe('blocked VMs', () => {
       );
   });
 });
+
+describe('a VM its operator reports blocked', () => {
+  const second = createVm(erin, { vmId: 'v2' });
+  const blockedBy = (vmId: string, requestId: string) =>
+    bob.sign({ type: 'vm.report', vmId, requestId, status: 'blocked', detail: 'no libvirt here' });
+
+  it('stays blocked with the reason, and is not placed again when another VM frees room', () => {
+    const v2Blocked = blockedBy('v2', second.payloadId);
+    const v1Blocked = blockedBy('v1', create.payloadId);
+    // Without the rule, v1's report would free h2 and place v2 there again, and so on forever.
+    given(create, second, v2Blocked).when(v1Blocked).then(accepted(v1Blocked), {
+      type: 'VmStatusChanged',
+      vmId: 'v1',
+      requestId: create.payloadId,
+      status: 'blocked',
+      statusReason: 'no libvirt here',
+      hostId: null,
+      addresses: [],
+    });
+  });
+});
