@@ -23,7 +23,8 @@ export interface Devnet {
   stop(): Promise<void>;
 }
 
-export async function startDevnet(nodes: number): Promise<Devnet> {
+/** `saga: false` (the default) starts no provisioning saga: tests send operators' reports by hand. */
+export async function startDevnet(nodes: number, options: { saga?: boolean } = {}): Promise<Devnet> {
   const dir = mkdtempSync(join(tmpdir(), 'dagger-e2e-'));
   // Below the kernel's ephemeral range (32768+).
   const port = 22_000 + 10 * Math.floor(Math.random() * 900);
@@ -45,7 +46,10 @@ export async function startDevnet(nodes: number): Promise<Devnet> {
     port,
     urls: () => running.filter((n): n is RunningNode => n !== null).map((n) => n.url),
     async start(i, config) {
-      const node = await startNode(config ?? layout.configs[i]!, { sharedBus: bus });
+      const node = await startNode(config ?? layout.configs[i]!, {
+        sharedBus: bus,
+        ...(options.saga ? {} : { applierFor: null }),
+      });
       running[i] = node;
       return node;
     },

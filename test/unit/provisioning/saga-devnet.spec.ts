@@ -35,7 +35,7 @@ describe('the provisioning saga on a devnet', () => {
   const alice = client();
 
   beforeAll(async () => {
-    net = await startDevnet(3);
+    net = await startDevnet(3, { saga: true });
     urls = net.urls();
   });
 
