@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import type { WorkerRequest, WorkerResponse } from '../bench/verify-protocol.js';
-import { judgeItems } from './verdicts.js';
+import { judgeItems } from './judge-items.js';
 
 /** An audit worker for a VerifyPool: a job of items in, one verdict byte per item out (verdicts.ts). */
 const port = parentPort;

@@ -24,7 +24,7 @@ import {
   type Notice,
   type ReadModelsComparison,
 } from './report.js';
-import { ItemBatch, judgeItems, openWithVerdict, payloadKey } from './verdicts.js';
+import { ItemBatch, judgeItems, payloadSignature, VerdictMemo } from './verdicts.js';
 
 export type AuditPhase = 'read' | 'verify' | 'consensus' | 'ledger' | 'read-models' | 'bench';
 
@@ -109,7 +109,7 @@ interface Job {
   /** graphEvents[start, end) */
   readonly start: number;
   readonly end: number;
-  /** The payload items, in item order after the events' own. */
+  /** The payload signatures' items, in item order after the events' own. */
   readonly payloads: readonly Uint8Array[];
   readonly verdicts: Promise<Uint8Array>;
 }
@@ -186,8 +186,8 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
             graphEvents.push({ stream: r.streamId, revision, event: e });
             items.event(e.signature, e.id, e.body.creator);
             for (const p of e.body.payloads) {
-              items.payload(p);
-              payloads.push(p);
+              const signed = payloadSignature(p);
+              if (signed) payloads.push(items.payload(signed.signature, signed.message, signed.publicKey));
             }
             if (graphEvents.length % jobEvents === 0) submit();
           }
@@ -207,9 +207,8 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     // core asks the event verdicts back, the processor the payload verdicts (through `open`, which
     // runs openPayloadBytes again with the verdict the strict verifier gave on the same bytes)
     const verified = new Set<string>();
-    const payloadVerdicts = new Map<string, number>();
+    const memo = new VerdictMemo();
     let judged = 0;
-    const open = (bytes: Uint8Array) => openWithVerdict(bytes, payloadVerdicts.get(payloadKey(bytes)));
     const takeVerdicts = async (job: Job): Promise<void> => {
       const verdicts = await job.verdicts;
       const events = job.end - job.start;
@@ -223,16 +222,15 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
           eventsVerified++;
         } else mismatch('signature', s.stream, s.revision, `event ${e.idHex} signature does not verify`);
       }
-      job.payloads.forEach((p, i) => payloadVerdicts.set(payloadKey(p), verdicts[events + i]!));
+      job.payloads.forEach((item, i) => memo.remember(item, verdicts[events + i]!));
       judged += events;
       progress('verify', judged, graphEvents.length);
     };
 
     // ---- consensus and the processor, re-run from the raw events
     const processor = new PayloadProcessor(processorConfigOf(genesis), {
-      verify: strictVerifier,
+      verify: memo,
       hash: sha256,
-      open,
     });
     const graph = new Hashgraph({
       genesis: genesis.members.map((m) => ({ key: m.key, stake: m.stake })),

@@ -1,62 +1,7 @@
-import { sha256, type SignatureVerifier, strictVerifier } from '../../domain/crypto/index.js';
-import { type Opened, openPayloadBytes } from '../../domain/payloads/envelope.js';
+import { type SignatureVerifier, strictVerifier } from '../../domain/crypto/index.js';
+import { SIGNING_DOMAIN } from '../../domain/payloads/envelope.js';
 
-/**
- * Signature verdicts computed ahead of consensus, in worker threads (audit-worker.ts) or inline,
- * by the same function. A job is a list of items back to back (item i is data[offsets[i],
- * offsets[i+1])), the VerifyPool protocol; the first byte of an item says what it is:
- *
- * - EVENT: signature (64) | message (32, the event id) | public key (32), checked with the strict
- *   verifier. Answer: 1 verifies, 0 does not.
- * - PAYLOAD: payload bytes from an event, opened with openPayloadBytes and the strict verifier.
- *   Answer: 1 or 0, what the one signature check inside answered, or NOT_REACHED when opening
- *   failed before it (shape, size, schema): then opening on the main thread fails the same way
- *   without asking for a verdict.
- */
-export const ITEM = { event: 0, payload: 1 } as const;
-export const NOT_REACHED = 2;
-/** openPayloadBytes asked the verifier more than once: no single verdict stands for it. */
-export const AMBIGUOUS = 3;
-
-export function judgeItems(data: Uint8Array, offsets: Uint32Array, verifier = strictVerifier): Uint8Array {
-  const count = offsets.length - 1;
-  const out = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const item = data.subarray(offsets[i]!, offsets[i + 1]!);
-    if (item[0] === ITEM.event && item.length === 129)
-      out[i] = verifier.verify(item.subarray(1, 65), item.subarray(65, 97), item.subarray(97, 129)) ? 1 : 0;
-    else if (item[0] === ITEM.payload) {
-      let verdict: number = NOT_REACHED;
-      const recording: SignatureVerifier = {
-        verify(signature, message, publicKey) {
-          const good = verifier.verify(signature, message, publicKey);
-          verdict = verdict === NOT_REACHED ? (good ? 1 : 0) : AMBIGUOUS;
-          return good;
-        },
-      };
-      openPayloadBytes(item.subarray(1), { verify: recording, hash: sha256 });
-      out[i] = verdict;
-    } else out[i] = AMBIGUOUS;
-  }
-  return out;
-}
-
-const STRICT_PORTS = { verify: strictVerifier, hash: sha256 };
-const VERDICT_PORTS = [false, true].map((good) => ({ verify: { verify: () => good }, hash: sha256 }));
-
-/**
- * What openPayloadBytes(bytes, {strict verifier, sha256}) answers, given `verdict`, the answer
- * judgeItems gave for the same bytes: opening is deterministic, so it asks the verifier the same
- * question the worker asked (at most once), and gets the same answer. Without a single verdict
- * (none known, NOT_REACHED, AMBIGUOUS) it opens with the strict verifier itself.
- */
-export function openWithVerdict(bytes: Uint8Array, verdict: number | undefined): Opened {
-  return openPayloadBytes(bytes, verdict === 0 || verdict === 1 ? VERDICT_PORTS[verdict]! : STRICT_PORTS);
-}
-
-/** A map key for payload bytes. */
-export const payloadKey = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+export { judgeItems } from './judge-items.js';
 
 /** Items of one job, packed for a transfer to a worker: the events' items first, then the payloads'. */
 export class ItemBatch {
@@ -68,35 +13,102 @@ export class ItemBatch {
     return this.events.length + this.payloads.length;
   }
 
+  /** Adds an event's (signature, message, public key). */
   event(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): void {
-    const item = new Uint8Array(129);
-    item[0] = ITEM.event;
-    item.set(signature.subarray(0, 64), 1);
-    item.set(message.subarray(0, 32), 65);
-    item.set(publicKey.subarray(0, 32), 97);
-    this.events.push(item);
-    this.size += item.length;
+    this.events.push(this.item(signature, message, publicKey));
   }
 
-  payload(bytes: Uint8Array): void {
-    const item = new Uint8Array(bytes.length + 1);
-    item[0] = ITEM.payload;
-    item.set(bytes, 1);
+  /** Adds a payload's (signature, message, public key); returns the item, for VerdictMemo.remember. */
+  payload(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Uint8Array {
+    const item = this.item(signature, message, publicKey);
     this.payloads.push(item);
-    this.size += item.length;
+    return item;
   }
 
   pack(): { data: Uint8Array; offsets: Uint32Array } {
-    const parts = [...this.events, ...this.payloads];
+    const items = [...this.events, ...this.payloads];
     const data = new Uint8Array(this.size);
-    const offsets = new Uint32Array(parts.length + 1);
+    const offsets = new Uint32Array(items.length + 1);
     let at = 0;
-    parts.forEach((p, i) => {
+    items.forEach((p, i) => {
       offsets[i] = at;
       data.set(p, at);
       at += p.length;
     });
-    offsets[parts.length] = at;
+    offsets[items.length] = at;
     return { data, offsets };
   }
+
+  private item(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Uint8Array {
+    const item = new Uint8Array(96 + message.length);
+    item.set(signature.subarray(0, 64), 0);
+    item.set(publicKey.subarray(0, 32), 64);
+    item.set(message, 96);
+    this.size += item.length;
+    return item;
+  }
+}
+
+const keyOf = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): string =>
+  signature.length === 64 && publicKey.length === 32
+    ? Buffer.concat([signature, publicKey, message]).toString('latin1')
+    : '';
+
+/**
+ * The strict verifier, with answers it gave ahead of time (judgeItems, on the same signature,
+ * message and key) remembered: a remembered answer is used once, anything else is verified now.
+ * So it answers every question exactly as strictVerifier does.
+ */
+export class VerdictMemo implements SignatureVerifier {
+  private readonly verdicts = new Map<string, boolean>();
+  hits = 0;
+
+  remember(item: Uint8Array, verdict: number): void {
+    this.verdicts.set(
+      Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('latin1'),
+      verdict === 1,
+    );
+  }
+
+  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+    const key = keyOf(signature, message, publicKey);
+    const known = key === '' ? undefined : this.verdicts.get(key);
+    if (known === undefined) return strictVerifier.verify(signature, message, publicKey);
+    this.verdicts.delete(key);
+    this.hits++;
+    return known;
+  }
+}
+
+const utf8 = new TextEncoder();
+const ENVELOPE_HEAD = utf8.encode('{"payload":');
+const SIGNATURE_AT = utf8.encode(',"signature":"');
+const SIGNER_AT = utf8.encode('","signer":"');
+const DOMAIN = utf8.encode(SIGNING_DOMAIN);
+/** `,"signature":"` + 128 hex + `","signer":"` + 64 hex + `"}` */
+const ENVELOPE_TAIL = 14 + 128 + 12 + 64 + 2;
+
+/**
+ * The signature, signing bytes and key the processor will ask the verifier about when it opens
+ * these payload bytes, read off a canonical envelope (its keys sorted: payload, signature, signer)
+ * without parsing it. A guess only: the memo answers a question asked with other bytes by
+ * verifying it then, so bytes laid out otherwise just miss the memo.
+ */
+export function payloadSignature(
+  bytes: Uint8Array,
+): { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array } | null {
+  const n = bytes.length;
+  const sigAt = n - ENVELOPE_TAIL;
+  if (sigAt < ENVELOPE_HEAD.length || bytes[n - 1] !== 0x7d || bytes[n - 2] !== 0x22) return null;
+  for (let i = 0; i < ENVELOPE_HEAD.length; i++) if (bytes[i] !== ENVELOPE_HEAD[i]) return null;
+  for (let i = 0; i < SIGNATURE_AT.length; i++) if (bytes[sigAt + i] !== SIGNATURE_AT[i]) return null;
+  for (let i = 0; i < SIGNER_AT.length; i++) if (bytes[n - 78 + i] !== SIGNER_AT[i]) return null;
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const signature = Buffer.from(hex.toString('latin1', n - 206, n - 78), 'hex');
+  const publicKey = Buffer.from(hex.toString('latin1', n - 66, n - 2), 'hex');
+  if (signature.length !== 64 || publicKey.length !== 32) return null;
+  const message = new Uint8Array(DOMAIN.length + sigAt - ENVELOPE_HEAD.length);
+  message.set(DOMAIN, 0);
+  message.set(bytes.subarray(ENVELOPE_HEAD.length, sigAt), DOMAIN.length);
+  return { signature, message, publicKey };
 }
