@@ -95,13 +95,22 @@ function createJudge(threads: number): Judge {
   const url = new URL('./audit-worker.js', import.meta.url);
   if (threads <= 0 || !existsSync(fileURLToPath(url))) return inline;
   const pool = new VerifyPool(threads, 2, url);
+  let closed = false;
   return {
     // A job whose worker failed is judged again inline: the verdicts are the same function's.
+    // (Jobs still pending when the audit stops early are dropped.)
     judge: (items) => {
       const { data, offsets } = items.pack();
-      return pool.verify(data, offsets).catch(() => inline.judge(items));
+      return pool.verify(data, offsets).catch((err: unknown) => {
+        if (closed) throw err;
+        return inline.judge(items);
+      });
     },
-    close: () => pool.close(),
+    close: () => {
+      if (closed) return Promise.resolve();
+      closed = true;
+      return pool.close();
+    },
   };
 }
 
