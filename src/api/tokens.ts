@@ -1,5 +1,5 @@
 import type { ReadModelQueries } from '../../projections/read-models.js';
-import type { GraphEvent, LedgerHead, NodeStats } from '../node/node-runtime.js';
+import { emptyNodeStats, type GraphEvent, type LedgerHead, type NodeStats } from '../node/node-runtime.js';
 import type { GroupCommitIntake } from './intake.js';
 import type { ApiMetrics } from './metrics.js';
 import type { IntakeOutbox, PayloadOrderLookup } from './ports.js';
@@ -35,4 +35,18 @@ export interface ApiContext {
   readonly outbox: IntakeOutbox | null;
   readonly readModels: ReadModelQueries | null;
   readonly orderLookup: PayloadOrderLookup | null;
+}
+
+/** A handle with no node behind it, at round 0: for an API run on its own (the intake bench, tests). */
+export function detachedRuntime(self: string): RuntimeHandle {
+  return {
+    self,
+    isRunning: true,
+    failed: null,
+    stats: emptyNodeStats(),
+    head: () => ({ round: 0, consensusIndex: 0, orderHash: '00'.repeat(32), stateRoot: null }),
+    orderHashAtIndex: async () => undefined,
+    lastDecidedRound: () => 0,
+    forkCount: () => 0,
+  };
 }

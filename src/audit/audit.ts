@@ -12,7 +12,13 @@ import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import { type Genesis, genesisHash, parseGenesis } from '../node/genesis.js';
 import { processorConfigOf } from '../node/ledger-driver.js';
-import { EVENT_TYPES, type OrderedRecord, STREAMS, storedLedgerRecord } from '../node/node-runtime.js';
+import {
+  EVENT_TYPES,
+  type OrderedRecord,
+  orderedRecord,
+  STREAMS,
+  storedLedgerRecord,
+} from '../node/node-runtime.js';
 import { VerifyPool } from '../bench/verify-pool.js';
 import { OrderHashChain } from '../shared/order-hash.js';
 import {
@@ -360,7 +366,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
       const stored = consensus[i];
       if (!stored) continue;
       if (i < ordered.length && i < consensus.length) orderHashAt = { index: i + 1, hash: chain.head };
-      compareOrdered(stored, i, o ? derivedRecord(o, chain.head) : null, mismatch);
+      compareOrdered(stored, i, o ? orderedRecord(o, chain.head) : null, mismatch);
     }
 
     // ---- compare the ledger and its state roots
@@ -537,20 +543,6 @@ function readGenesis(
     return null;
   }
   return genesis;
-}
-
-function derivedRecord(o: OrderedEvent, orderHash: string): OrderedRecord {
-  return {
-    eventId: o.event.idHex,
-    creator: toHex(o.event.body.creator),
-    seq: o.event.body.seq,
-    round: o.round,
-    roundReceived: o.roundReceived,
-    consensusTimestamp: o.consensusTimestamp,
-    consensusIndex: o.consensusIndex,
-    orderHash,
-    payloads: o.event.body.payloads.length,
-  };
 }
 
 const ORDERED_FIELDS: readonly (keyof OrderedRecord)[] = [

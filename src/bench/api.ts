@@ -154,6 +154,7 @@ if (process.env[CLIENT_ENV] === '1' && process.send) {
 
 export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchReport> {
   const { createNodeApp } = await import('../api/app.js');
+  const { detachedRuntime } = await import('../api/tokens.js');
   const { openEventStore } = await import('../eventstore/open.js');
   const { EventStoreIntakeOutbox, INTAKE_STREAM } = await import('../node/intake-outbox.js');
   const { sha256, signerFromSecretKey } = await import('../../domain/crypto/index.js');
@@ -197,28 +198,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     status: (id: string) => outbox.status(id),
   };
   let published = 0;
-  const runtime = {
-    self: '00'.repeat(32),
-    isRunning: true,
-    failed: null,
-    stats: {
-      ownEvents: 0,
-      receivedEvents: 0,
-      rejectedEvents: 0,
-      forks: 0,
-      payloadsIn: 0,
-      orderedEvents: 0,
-      orderedPayloads: 0,
-      fetchesSent: 0,
-      syncsSent: 0,
-      ledgerRecords: 0,
-      stateRootMismatches: 0,
-    },
-    head: () => ({ round: 0, consensusIndex: 0, orderHash: '00'.repeat(32), stateRoot: null }),
-    orderHashAtIndex: async () => undefined,
-    lastDecidedRound: () => 0,
-    forkCount: () => 0,
-  };
+  const runtime = detachedRuntime('00'.repeat(32));
   const app = await createNodeApp(runtime, {
     intake: {
       outbox: counted,

@@ -163,10 +163,8 @@ export interface NodeStats {
   stateRootMismatches: number;
 }
 
-export class NodeRuntime {
-  readonly self: Hex;
-  readonly topics: Topics;
-  readonly stats: NodeStats = {
+export function emptyNodeStats(): NodeStats {
+  return {
     ownEvents: 0,
     receivedEvents: 0,
     rejectedEvents: 0,
@@ -179,6 +177,12 @@ export class NodeRuntime {
     ledgerRecords: 0,
     stateRootMismatches: 0,
   };
+}
+
+export class NodeRuntime {
+  readonly self: Hex;
+  readonly topics: Topics;
+  readonly stats: NodeStats = emptyNodeStats();
   /** The last state-root disagreement seen, for /health. */
   lastRootMismatch: {
     readonly creator: Hex;
@@ -891,7 +895,8 @@ function asStored(e: SignedEvent): NewEvent {
   return { eventId: e.idHex, type: EVENT_TYPES.shadowgraphEvent, data: e.bytes };
 }
 
-function orderedRecord(o: OrderedEvent, orderHash: string): OrderedRecord {
+/** The `consensus` stream's record of an ordered event, with the running order hash after it. */
+export function orderedRecord(o: OrderedEvent, orderHash: string): OrderedRecord {
   return {
     eventId: o.event.idHex,
     creator: toHex(o.event.body.creator),

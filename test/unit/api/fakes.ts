@@ -21,33 +21,12 @@ import type {
   IntakePublisher,
   NodeAppOptions,
 } from '../../../src/api/ports.js';
-import type { RuntimeHandle } from '../../../src/api/tokens.js';
+import { detachedRuntime, type RuntimeHandle } from '../../../src/api/tokens.js';
 
 /** Test doubles for the API's ports; the real adapters are tested with their own modules. */
 
 export function fakeRuntime(): RuntimeHandle {
-  return {
-    self: 'ab'.repeat(32),
-    isRunning: true,
-    failed: null,
-    stats: {
-      ownEvents: 0,
-      receivedEvents: 0,
-      rejectedEvents: 0,
-      forks: 0,
-      payloadsIn: 0,
-      orderedEvents: 0,
-      orderedPayloads: 0,
-      fetchesSent: 0,
-      syncsSent: 0,
-      ledgerRecords: 0,
-      stateRootMismatches: 0,
-    },
-    head: () => ({ round: 0, consensusIndex: 0, orderHash: '00'.repeat(32), stateRoot: null }),
-    orderHashAtIndex: async () => undefined,
-    lastDecidedRound: () => 0,
-    forkCount: () => 0,
-  };
+  return detachedRuntime('ab'.repeat(32));
 }
 
 /** An outbox in memory; `delayMs` makes each append resolve late, `failing` makes it reject. */
