@@ -128,7 +128,7 @@ export class GroupCommitIntake {
       q.resolve();
     }
     const publish = this.publisher
-      .publish(items.map((i) => i.bytes))
+      .publish(items)
       .catch((error: unknown) => {
         this.metrics?.publishFailures.inc();
         this.log?.({ level: 'error', msg: 'publish failed', count: items.length, error: String(error) });

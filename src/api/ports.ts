@@ -25,7 +25,7 @@ export interface IntakeOutbox {
 
 /** Puts durable envelopes on the comms bus (the node's `accept`); at least once, order free. */
 export interface IntakePublisher {
-  publish(bytes: readonly Uint8Array[]): Promise<void>;
+  publish(items: readonly IntakeItem[]): Promise<void>;
 }
 
 /** Where the node has put a payload into consensus order but the read models do not show it yet. */

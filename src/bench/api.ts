@@ -203,8 +203,8 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     intake: {
       outbox: counted,
       publisher: {
-        publish: async (bytes) => {
-          published += bytes.length;
+        publish: async (items) => {
+          published += items.length;
         },
       },
     },

@@ -104,7 +104,7 @@ export async function runNodeDevnet(
               tenant,
               sha256,
             );
-            void nodes[i % nodes.length]!.runtime.accept(bytes).catch(() => undefined);
+            void nodes[i % nodes.length]!.runtime.accept([bytes]).catch(() => undefined);
           },
           Math.max(1, Math.floor(1000 / opts.rate)),
         )

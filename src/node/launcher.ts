@@ -16,7 +16,7 @@ import {
 import { type Genesis, networkPrefix, type NodeKey, parseGenesis, readModelsConfigOf } from './genesis.js';
 import { EventStoreIntakeOutbox } from './intake-outbox.js';
 import { LedgerDriver } from './ledger-driver.js';
-import { NodeRuntime, payloadKey } from './node-runtime.js';
+import { NodeRuntime } from './node-runtime.js';
 import { ProjectionRunner } from './projection-runner.js';
 
 /** `dagger node --config FILE`: everything one node needs, paths relative to the config file. */
@@ -185,15 +185,19 @@ export async function startNode(
   const unsent = await outbox.restore((id) => ledger.hasSeen(id));
   if (unsent.length > 0) {
     warn('info', 'publishing intake again after a restart', { count: unsent.length });
-    await runtime.accept(...unsent);
+    await runtime.accept(unsent);
   }
   const app = await createNodeApp(runtime, {
     intake: {
       outbox,
       publisher: {
-        publish: (bytes) => {
-          ledger.judgedByApi(bytes.map((b) => payloadKey(b)));
-          return runtime.accept(...bytes);
+        publish: (items) => {
+          const ids = items.map((i) => i.payloadId);
+          ledger.judgedByApi(ids);
+          return runtime.accept(
+            items.map((i) => i.bytes),
+            ids,
+          );
         },
       },
     },

@@ -210,6 +210,8 @@ export class NodeRuntime {
   ) => void)[] = [];
   private readonly ledgerListeners: ((records: readonly LedgerRecord[]) => void)[] = [];
   private ledgerLength = 0;
+  /** The round of the state root our events carry. */
+  private rootRound = -1;
   private peerTurn = 0;
   private joinIntake: (() => Promise<void>) | null = null;
   private readonly catchingUp = new Set<Hex>();
@@ -384,13 +386,14 @@ export class NodeRuntime {
   // ---------------------------------------------------------------- intake
 
   /**
-   * A payload accepted by this node's API: published for pick-up by any node, and watched; if it
-   * is not ordered within the timeout, this node puts it into its own next event.
+   * Payloads accepted by this node's API: published for pick-up by any node, and watched; one
+   * not ordered within the timeout goes into this node's own next event. `payloadIds`, when the
+   * caller has them, are their ids (hex sha256), in order, so they are not hashed again.
    */
-  async accept(...payloads: Uint8Array[]): Promise<void> {
+  async accept(payloads: readonly Uint8Array[], payloadIds?: readonly string[]): Promise<void> {
     const deadline = Date.now() + (this.options.orderTimeoutMs ?? 10_000);
-    const messages = payloads.map((payload) => {
-      const id = payloadKey(payload);
+    const messages = payloads.map((payload, i) => {
+      const id = payloadIds?.[i] ?? payloadKey(payload);
       this.awaitingOrder.set(id, { payload, deadline });
       return { key: id, value: payload };
     });
@@ -729,7 +732,10 @@ export class NodeRuntime {
     if (!ledger) return;
     const records = ledger.drain();
     const latest = ledger.latestRoot();
-    if (latest) this.node.setStateRoot(encodeRoundRoot(latest.round, latest.root));
+    if (latest && latest.round !== this.rootRound) {
+      this.rootRound = latest.round;
+      this.node.setStateRoot(encodeRoundRoot(latest.round, latest.root));
+    }
     if (records.length === 0) return;
     await this.options.store.append(
       STREAMS.ledger,

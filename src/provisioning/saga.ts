@@ -54,7 +54,7 @@ export type SagaEvent =
 /** What the saga needs of the node runtime. */
 export interface SagaLedger {
   onLedger(listener: (records: readonly LedgerRecord[]) => void): void;
-  accept(...payloads: Uint8Array[]): Promise<void>;
+  accept(payloads: readonly Uint8Array[]): Promise<void>;
 }
 
 export type SagaLogger = (
@@ -502,7 +502,7 @@ export class ProvisioningSaga {
       payloadId,
       envelope: Buffer.from(bytes).toString('base64'),
     });
-    await this.options.ledger.accept(bytes);
+    await this.options.ledger.accept([bytes]);
     this.log('info', 'vm.report submitted', { vmId: task.vmId, requestId: task.requestId, status });
   }
 
@@ -510,9 +510,7 @@ export class ProvisioningSaga {
   private async resend(history: SagaHistory, requestId: string): Promise<void> {
     const unsent = history.reports(requestId).filter((r) => !this.decided.has(r.payloadId));
     if (unsent.length > 0)
-      await this.options.ledger.accept(
-        ...unsent.map((r) => new Uint8Array(Buffer.from(r.envelope, 'base64'))),
-      );
+      await this.options.ledger.accept(unsent.map((r) => new Uint8Array(Buffer.from(r.envelope, 'base64'))));
   }
 
   private ordered(payloadId: string): Promise<void> {

@@ -57,9 +57,9 @@ export class MemoryOutbox implements IntakeOutbox {
 export class RecordingPublisher implements IntakePublisher {
   readonly published: Uint8Array[] = [];
   failing = false;
-  async publish(bytes: readonly Uint8Array[]): Promise<void> {
+  async publish(items: readonly IntakeItem[]): Promise<void> {
     if (this.failing) throw new Error('bus down');
-    this.published.push(...bytes);
+    for (const i of items) this.published.push(i.bytes);
   }
 }
 

@@ -24,7 +24,7 @@ class FakeLedger implements SagaLedger {
   onLedger(listener: (r: readonly LedgerRecord[]) => void): void {
     this.listener = listener;
   }
-  accept(...payloads: Uint8Array[]): Promise<void> {
+  accept(payloads: readonly Uint8Array[]): Promise<void> {
     for (const p of payloads) {
       const env = JSON.parse(new TextDecoder().decode(p)) as {
         payload: { status: string; detail: string; requestId: string };
