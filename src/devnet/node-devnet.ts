@@ -7,6 +7,7 @@ import { openCommsBus } from '../bus/open.js';
 import { genesisHash, networkPrefix } from '../node/genesis.js';
 import { type NodeConfig, type RunningNode, startNode } from '../node/launcher.js';
 import { readNetwork, writeNetwork } from '../node/network-files.js';
+import { type LibvirtSettings, provisioningConfigOf } from './libvirt-settings.js';
 
 export interface NodeDevnetOptions {
   readonly nodes: number;
@@ -16,6 +17,16 @@ export interface NodeDevnetOptions {
   readonly store: 'sqlite' | 'postgres' | 'eventstoredb';
   /** Synthetic signed vm.create requests per second, spread over the nodes (0: none). */
   readonly rate: number;
+  /** The hosts' libvirt and the nodes' libvirt applier; unset: nothing touches libvirt. */
+  readonly libvirt?: LibvirtSettings;
+}
+
+export class DevnetError extends Error {
+  readonly code = 'DEVNET_MISMATCH';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DevnetError';
+  }
 }
 
 export interface DevnetScreen {
@@ -51,7 +62,15 @@ export async function runNodeDevnet(
           port: opts.port,
           store: opts.store,
           bus: opts.bus,
+          ...(opts.libvirt ? { libvirt: opts.libvirt } : {}),
         });
+  const uri = opts.libvirt?.uri ?? 'none';
+  const other = layout.genesis.hosts.find((h) => h.libvirtUri !== uri);
+  if (other)
+    throw new DevnetError(
+      `${opts.data} holds a network whose host ${other.hostId} has libvirt URI ${other.libvirtUri}, not ${uri}: ` +
+        'use another --data (genesis is fixed once written).',
+    );
   const configs: NodeConfig[] = layout.keys.map((_, i) => ({
     genesis: join(opts.data, 'genesis.json'),
     key: join(opts.data, `node-${i}`, 'key.json'),
@@ -59,6 +78,7 @@ export async function runNodeDevnet(
     api: { host: '127.0.0.1', port: opts.port + i },
     store: { kind: opts.store },
     bus: { kind: opts.bus },
+    ...(opts.libvirt ? { provisioning: provisioningConfigOf(opts.libvirt) } : {}),
   }));
   const shared: CommsBus | undefined = opts.bus === 'memory' ? openCommsBus('memory') : undefined;
   const warnings: string[] = [];

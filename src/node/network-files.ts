@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeGenesis, type Genesis, type NodeKey } from './genesis.js';
+import type { LibvirtSettings } from '../devnet/libvirt-settings.js';
+import { provisioningConfigOf } from '../devnet/libvirt-settings.js';
+import { DEFAULT_CONSENSUS, makeGenesis, type Genesis, type NodeKey } from './genesis.js';
 import type { NodeConfig } from './launcher.js';
 import { loadNodeConfig, readGenesisFile, readKeyFile } from './launcher.js';
 
@@ -19,6 +21,8 @@ export interface NetworkOptions {
   readonly port: number;
   readonly store: NodeConfig['store']['kind'];
   readonly bus: NodeConfig['bus']['kind'];
+  /** Every genesis host gets this libvirt URI and every node the libvirt applier; unset: none. */
+  readonly libvirt?: LibvirtSettings;
 }
 
 /**
@@ -27,7 +31,13 @@ export interface NetworkOptions {
  */
 export function writeNetwork(dir: string, opts: NetworkOptions): NetworkLayout {
   const secrets = Array.from({ length: opts.nodes }, () => new Uint8Array(randomBytes(32)));
-  const { genesis, keys } = makeGenesis(opts.network, secrets, (i) => `http://${opts.host}:${opts.port + i}`);
+  const { genesis, keys } = makeGenesis(
+    opts.network,
+    secrets,
+    (i) => `http://${opts.host}:${opts.port + i}`,
+    DEFAULT_CONSENSUS,
+    opts.libvirt?.uri ?? 'none',
+  );
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'genesis.json'), `${JSON.stringify(genesis, null, 2)}\n`);
   const configFiles: string[] = [];
@@ -43,6 +53,7 @@ export function writeNetwork(dir: string, opts: NetworkOptions): NetworkLayout {
       api: { host: opts.host, port: opts.port + i },
       store: { kind: opts.store },
       bus: { kind: opts.bus },
+      ...(opts.libvirt ? { provisioning: provisioningConfigOf(opts.libvirt) } : {}),
     };
     const file = join(nodeDir, 'config.json');
     writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);

@@ -1,10 +1,50 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { libvirtSettings, LibvirtSettingsError } from '../../devnet/libvirt-settings.js';
 import type { NodeDevnetOptions } from '../../devnet/node-devnet.js';
 import type { CliIo } from '../io.js';
 import { intInRange, nonEmpty } from '../parse.js';
 
-export type DevnetCliOptions = NodeDevnetOptions;
+export interface DevnetCliOptions extends Omit<NodeDevnetOptions, 'libvirt'> {
+  readonly libvirtUri?: string;
+  readonly libvirtPool?: string;
+  readonly libvirtPoolPath?: string;
+  readonly libvirtNetwork?: string;
+  readonly libvirtDomainType?: string;
+}
+
+/** The devnet's options, or what is wrong with them; libvirt settings from the flags, then DAGGER_LIBVIRT_*. */
+export function devnetOptionsOf(
+  opts: DevnetCliOptions,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): NodeDevnetOptions | string {
+  const { libvirtUri, libvirtPool, libvirtPoolPath, libvirtNetwork, libvirtDomainType, ...rest } = opts;
+  if (libvirtUri === undefined) {
+    const stray = [
+      [libvirtPool, '--libvirt-pool'],
+      [libvirtPoolPath, '--libvirt-pool-path'],
+      [libvirtNetwork, '--libvirt-network'],
+      [libvirtDomainType, '--libvirt-domain-type'],
+    ].find(([v]) => v !== undefined);
+    return stray ? `${stray[1]} needs --libvirt-uri.` : rest;
+  }
+  try {
+    const libvirt = libvirtSettings(
+      libvirtUri,
+      {
+        pool: libvirtPool,
+        poolPath: libvirtPoolPath,
+        network: libvirtNetwork,
+        domainType: libvirtDomainType,
+      },
+      env,
+    );
+    return { ...rest, libvirt };
+  } catch (err) {
+    if (err instanceof LibvirtSettingsError) return err.message;
+    throw err;
+  }
+}
 
 function nonNegative(value: string): number {
   const n = Number(value);
@@ -53,20 +93,40 @@ export function registerDevnet(program: Command, io: CliIo): void {
       nonNegative,
       5,
     )
+    .option('--libvirt-uri <uri>', 'run the VMs on this libvirt (e.g. qemu:///system); default: none')
+    .option('--libvirt-pool <name>', 'storage pool (DAGGER_LIBVIRT_POOL, default dagger)')
+    .option('--libvirt-pool-path <dir>', "the pool's directory (DAGGER_LIBVIRT_POOL_PATH)")
+    .option('--libvirt-network <name>', 'VM network (DAGGER_LIBVIRT_NETWORK, default dagger)')
+    .addOption(
+      new Option(
+        '--libvirt-domain-type <type>',
+        'kvm, or qemu (TCG) (DAGGER_LIBVIRT_DOMAIN_TYPE, default kvm)',
+      ).choices(['kvm', 'qemu']),
+    )
     .addHelpText(
       'after',
       '\nThe network in --data is reused when it exists, so a restart continues the same ledger.\n' +
-        'Libvirt is not touched (provisioning arrives with a later issue).',
+        'Without --libvirt-uri nothing touches libvirt: VMs are reported blocked with their plan written.\n' +
+        'With it, --rate defaults to 0 (every synthetic request would boot a real VM).',
     )
-    .action(async (opts: DevnetCliOptions, cmd: Command) => {
-      const problem = validateDevnetOptions(opts);
+    .action(async (cli: DevnetCliOptions, cmd: Command) => {
+      const problem = validateDevnetOptions(cli);
       if (problem) cmd.error(`error: ${problem}`);
-      const { runNodeDevnet } = await import('../../devnet/node-devnet.js');
+      const opts = devnetOptionsOf(
+        cli.libvirtUri !== undefined && cmd.getOptionValueSource('rate') === 'default'
+          ? { ...cli, rate: 0 }
+          : cli,
+      );
+      if (typeof opts === 'string') return cmd.error(`error: ${opts}`);
+      const { runNodeDevnet, DevnetError } = await import('../../devnet/node-devnet.js');
       const summary = await runNodeDevnet(
         opts,
         { tty: io.stderrIsTTY, write: (t) => io.err(t) },
         io.interrupted(),
-      );
+      ).catch((err: unknown) => {
+        if (err instanceof DevnetError) cmd.error(`error: ${err.message}`);
+        throw err;
+      });
       const decided = summary.heads.map((h) => h.lastDecidedRound).join(',');
       io.err(
         `devnet stopped after ${summary.seconds.toFixed(1)} s: decided rounds [${decided}], ` +
