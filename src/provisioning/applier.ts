@@ -40,6 +40,11 @@ export interface Applier {
   apply(plan: CompiledPlan, operation: VmOperation, vm: AppliedVm): Promise<ApplyResult>;
   compensate(plan: CompiledPlan, vm: AppliedVm): Promise<void>;
   inspect(vmId: string): Promise<ActualState>;
+  /**
+   * The host as this applier's plans must be compiled (its URI, pool, pool path, network and
+   * domain type); absent = the host as the ledger has it.
+   */
+  planInput?(host: HostPlanInput): HostPlanInput;
 }
 
 /** The applier for a host, as this node is configured. */

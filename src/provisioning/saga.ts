@@ -462,8 +462,13 @@ export class ProvisioningSaga {
       vcpus: spec.vcpus,
       memoryMiB: spec.memoryMiB,
       diskGiB: spec.diskGiB,
-      host: { hostId: host.hostId, libvirtUri: host.libvirtUri },
+      host: this.planInput({ hostId: host.hostId, libvirtUri: host.libvirtUri }),
     };
+  }
+
+  /** The host as its applier compiles plans (pool, network, domain type of this node's libvirt). */
+  private planInput(host: HostPlanInput): HostPlanInput {
+    return this.options.applierFor(host).planInput?.(host) ?? host;
   }
 
   private isCurrent(task: OperationTask): boolean {
