@@ -1,19 +1,24 @@
 /**
- * Plan compile time per VM: `npx tsx infra/bench-compile.ts [--count 1000] [--warmup 200]`.
- * Each compile is a fresh stack for a different VM (blank and named images, keys, user data);
- * prints one JSON object with mean, p50, p99 and max in milliseconds.
+ * Plan compile time per VM: `npx tsx infra/bench-compile.ts [--count 1000] [--warmup 200]`, or
+ * `runCompileBench` (used by `dagger bench provision`). Each compile is a fresh stack for a
+ * different VM (blank and named images, keys, user data); mean, p50, p99 and max in milliseconds.
  */
+import { pathToFileURL } from 'node:url';
 import { compilePlan, type HostPlanInput, type VmPlanInput } from './plans/index.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-  return n;
+export interface CompileBenchReport {
+  readonly benchmark: 'plan-compile';
+  readonly count: number;
+  readonly warmup: number;
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly targetMs: 20;
+  readonly meanPlanBytes: number;
+  readonly node: string;
 }
 
-const count = arg('count', 1000);
-const warmup = arg('warmup', 200);
 const host: HostPlanInput = { hostId: 'bench-host', libvirtUri: 'qemu:///system' };
 const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBenchKeyBenchKeyBenchKeyBenchKeyBenchKey bench@example';
 
@@ -30,22 +35,21 @@ function vm(i: number): VmPlanInput {
   };
 }
 
-let bytes = 0;
-for (let i = 0; i < warmup; i++) bytes += compilePlan(vm(i), host).text.length;
-
-const ms: number[] = [];
-for (let i = 0; i < count; i++) {
-  const input = vm(warmup + i);
-  const t0 = performance.now();
-  const plan = compilePlan(input, host);
-  ms.push(performance.now() - t0);
-  bytes += plan.text.length;
-}
-ms.sort((a, b) => a - b);
-const at = (q: number) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)]!;
-const round = (x: number) => Math.round(x * 1000) / 1000;
-console.log(
-  JSON.stringify({
+export function runCompileBench(count = 1000, warmup = 200): CompileBenchReport {
+  let bytes = 0;
+  for (let i = 0; i < warmup; i++) bytes += compilePlan(vm(i), host).text.length;
+  const ms: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const input = vm(warmup + i);
+    const t0 = performance.now();
+    const plan = compilePlan(input, host);
+    ms.push(performance.now() - t0);
+    bytes += plan.text.length;
+  }
+  ms.sort((a, b) => a - b);
+  const at = (q: number) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)]!;
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
     benchmark: 'plan-compile',
     count,
     warmup,
@@ -56,5 +60,15 @@ console.log(
     targetMs: 20,
     meanPlanBytes: Math.round(bytes / (count + warmup)),
     node: process.version,
-  }),
-);
+  };
+}
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href)
+  console.log(JSON.stringify(runCompileBench(arg('count', 1000), arg('warmup', 200))));

@@ -95,12 +95,15 @@ export function registerDevnet(program: Command, io: CliIo): void {
     )
     .option('--libvirt-uri <uri>', 'run the VMs on this libvirt (e.g. qemu:///system); default: none')
     .option('--libvirt-pool <name>', 'storage pool (DAGGER_LIBVIRT_POOL, default dagger)')
-    .option('--libvirt-pool-path <dir>', "the pool's directory (DAGGER_LIBVIRT_POOL_PATH)")
-    .option('--libvirt-network <name>', 'VM network (DAGGER_LIBVIRT_NETWORK, default dagger)')
+    .option(
+      '--libvirt-pool-path <dir>',
+      "the pool's directory (DAGGER_LIBVIRT_POOL_PATH, default .services/libvirt/pool)",
+    )
+    .option('--libvirt-network <name>', 'VM network (DAGGER_LIBVIRT_NETWORK, default default)')
     .addOption(
       new Option(
         '--libvirt-domain-type <type>',
-        'kvm, or qemu (TCG) (DAGGER_LIBVIRT_DOMAIN_TYPE, default kvm)',
+        'kvm, or qemu (TCG) (DAGGER_LIBVIRT_DOMAIN_TYPE, default kvm where /dev/kvm exists)',
       ).choices(['kvm', 'qemu']),
     )
     .addHelpText(

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { devnetOptionsOf, type DevnetCliOptions } from '../../../src/cli/commands/devnet.js';
-import { LIBVIRT_DEFAULTS } from '../../../src/devnet/libvirt-settings.js';
+import { libvirtDefaults } from '../../../src/provisioning/index.js';
 import { loadNodeConfig } from '../../../src/node/launcher.js';
 import { writeNetwork } from '../../../src/node/network-files.js';
 import { dagger, tempDir } from './support.js';
@@ -25,7 +25,7 @@ describe('dagger devnet --libvirt-uri', () => {
     const uri = 'qemu:///system';
     expect(devnetOptionsOf({ ...base, libvirtUri: uri }, noEnv)).toEqual({
       ...base,
-      libvirt: { ...LIBVIRT_DEFAULTS, uri },
+      libvirt: { ...libvirtDefaults({}), uri },
     });
     const env = {
       DAGGER_LIBVIRT_POOL: 'envpool',
@@ -48,6 +48,9 @@ describe('dagger devnet --libvirt-uri', () => {
       devnetOptionsOf({ ...base, libvirtUri: uri, libvirtPool: 'flagpool', libvirtDomainType: 'kvm' }, env),
     ).toMatchObject({ libvirt: { pool: 'flagpool', network: 'envnet', domainType: 'kvm' } });
     expect(devnetOptionsOf(base, env)).toEqual(base);
+    expect(devnetOptionsOf({ ...base, libvirtUri: uri }, { DAGGER_LIBVIRT_DOMAIN_TYPE: 'xen' })).toMatch(
+      /domain type xen must be kvm or qemu/,
+    );
   });
 
   it.each([
@@ -74,7 +77,13 @@ describe('dagger devnet --libvirt-uri', () => {
 
   it('writes the URI into every genesis host and a libvirt provisioning section into every node config', () => {
     const dir = tempDir();
-    const libvirt = { uri: 'qemu:///system', pool: 'dagger', network: 'dagger', domainType: 'kvm' } as const;
+    const libvirt = {
+      uri: 'qemu:///system',
+      pool: 'dagger',
+      poolPath: '/srv/pools/dagger',
+      network: 'default',
+      domainType: 'kvm',
+    } as const;
     const layout = writeNetwork(dir, {
       nodes: 2,
       network: 'n',
@@ -86,8 +95,8 @@ describe('dagger devnet --libvirt-uri', () => {
     });
     expect(layout.genesis.hosts.map((h) => h.libvirtUri)).toEqual([libvirt.uri, libvirt.uri]);
     for (const file of layout.configFiles) {
-      expect(JSON.parse(readFileSync(file, 'utf8')).provisioning).toMatchObject({ libvirtUri: libvirt.uri });
-      expect(loadNodeConfig(file).provisioning).toMatchObject({ libvirtUri: libvirt.uri });
+      expect(JSON.parse(readFileSync(file, 'utf8')).provisioning).toEqual({ libvirt });
+      expect(loadNodeConfig(file).provisioning).toEqual({ libvirt });
     }
     const plain = writeNetwork(join(dir, 'plain'), {
       nodes: 1,
