@@ -8,7 +8,7 @@ SVC_NAME=down
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DEFAULT_SERVICES="pg kafka"
+DEFAULT_SERVICES="pg kafka libvirt"
 if [ "$#" -gt 0 ]; then services="$*"; else services="${DAGGER_SERVICES:-$DEFAULT_SERVICES}"; fi
 
 here="$(dirname "${BASH_SOURCE[0]}")"

@@ -8,7 +8,7 @@
 # Services come from the arguments, else from DAGGER_SERVICES, else the default
 # list below. Progress goes to stderr; stdout carries only `export` lines.
 #
-# Adding a service (libvirtd is next: `virtlogd -d`, then `libvirtd -d`): write
+# Adding a service: write
 # scripts/services/NAME.sh with the subcommands start|stop|status|env, every one
 # of them idempotent and bounded in time, and add NAME to DEFAULT_SERVICES here
 # and to the list in down.sh and status.sh.
@@ -17,7 +17,7 @@ SVC_NAME=up
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DEFAULT_SERVICES="pg kafka"
+DEFAULT_SERVICES="pg kafka libvirt"
 if [ "$#" -gt 0 ]; then services="$*"; else services="${DAGGER_SERVICES:-$DEFAULT_SERVICES}"; fi
 
 here="$(dirname "${BASH_SOURCE[0]}")"

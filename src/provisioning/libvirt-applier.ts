@@ -31,6 +31,12 @@ export interface LibvirtApplierConfig extends LibvirtSettings {
 
 type DomainState = 'absent' | 'running' | 'stopped';
 
+interface Growth {
+  readonly volume: PlannedVolume;
+  /** How many bytes the volume grows by. */
+  readonly bytes: number;
+}
+
 interface VolumeFacts {
   readonly capacity: number;
 }
@@ -182,11 +188,11 @@ export class LibvirtApplier implements Applier {
     const name = wanted.domain.name;
     const state = await this.existing(name);
     const growth = await this.volumeGrowth(wanted);
+    for (const g of growth) await this.checkRoom(g.volume.pool, g.bytes);
     const configChanged = await this.configDiffers(wanted);
     const liveDiffers = state === 'running' && (growth.length > 0 || (await this.liveDiffers(wanted)));
     if (state === 'running' && liveDiffers) await this.powerOff(name);
-    for (const { volume, capacity } of growth)
-      await this.virshRun(['vol-resize', '--pool', volume.pool, volume.name, String(capacity)]);
+    await this.grow(growth);
     if (configChanged) await this.define(wanted, await this.uuidOf(name));
     const changed = growth.length > 0 || configChanged || liveDiffers;
     const what = `vcpu ${wanted.domain.vcpu}, memory ${wanted.domain.memoryMiB} MiB`;
@@ -214,30 +220,43 @@ export class LibvirtApplier implements Applier {
 
   // ---- pieces ----
 
-  /** Creates the volumes that are missing; `fresh`: no domain exists, so seeds may be rewritten. */
+  /**
+   * Creates the volumes that are missing and grows those that are smaller than planned;
+   * `fresh`: no domain exists, so seeds may be rewritten. Everything is checked before anything
+   * is made, so a refused create leaves nothing behind.
+   */
   private async ensureVolumes(wanted: LibvirtPlan, fresh: boolean): Promise<void> {
     const growth = await this.volumeGrowth(wanted);
-    for (const { volume, capacity } of growth)
-      await this.virshRun(['vol-resize', '--pool', volume.pool, volume.name, String(capacity)]);
+    const missing = new Set<PlannedVolume>();
+    for (const volume of wanted.volumes)
+      if ((await this.volumeInfo(volume.pool, volume.name)) === null) missing.add(volume);
+    const needs = new Map<string, number>();
+    const need = (pool: string, bytes: number) => needs.set(pool, (needs.get(pool) ?? 0) + bytes);
+    for (const v of missing) if (v.capacity !== null) need(v.pool, v.capacity);
+    for (const g of growth) need(g.volume.pool, g.bytes);
+    for (const [pool, bytes] of needs) await this.checkRoom(pool, bytes);
+    for (const v of missing) if (v.backing) await this.checkBacking(v);
+
+    await this.grow(growth);
     for (const volume of wanted.volumes) {
-      const facts = await this.volumeInfo(volume.pool, volume.name);
       if (volume.seed) {
-        if (facts === null || fresh) await this.uploadSeed(volume, facts !== null);
-        continue;
+        if (missing.has(volume) || fresh) await this.uploadSeed(volume, !missing.has(volume));
+      } else if (missing.has(volume)) {
+        await this.withFile(`${volume.name}.xml`, volumeXml(volume, volume.capacity!), (file) =>
+          this.virshRun(['vol-create', '--pool', volume.pool, file]),
+        );
       }
-      if (facts !== null) continue;
-      const capacity = volume.capacity!;
-      await this.checkRoom(volume.pool, capacity, volume.name);
-      if (volume.backing) await this.checkBacking(volume);
-      await this.withFile(`${volume.name}.xml`, volumeXml(volume, capacity), (file) =>
-        this.virshRun(['vol-create', '--pool', volume.pool, file]),
-      );
     }
   }
 
+  private async grow(growth: readonly Growth[]): Promise<void> {
+    for (const { volume } of growth)
+      await this.virshRun(['vol-resize', '--pool', volume.pool, volume.name, String(volume.capacity)]);
+  }
+
   /** Sized volumes that exist and are smaller than planned; a smaller plan is refused. */
-  private async volumeGrowth(wanted: LibvirtPlan): Promise<{ volume: PlannedVolume; capacity: number }[]> {
-    const out: { volume: PlannedVolume; capacity: number }[] = [];
+  private async volumeGrowth(wanted: LibvirtPlan): Promise<Growth[]> {
+    const out: Growth[] = [];
     for (const volume of wanted.volumes) {
       if (volume.capacity === null) continue;
       const facts = await this.volumeInfo(volume.pool, volume.name);
@@ -247,18 +266,17 @@ export class LibvirtApplier implements Applier {
           'APPLY_PERMANENT',
           `volume ${volume.name} is ${facts.capacity} bytes; shrinking it to ${volume.capacity} is refused`,
         );
-      await this.checkRoom(volume.pool, volume.capacity - facts.capacity, volume.name);
-      out.push({ volume, capacity: volume.capacity });
+      out.push({ volume, bytes: volume.capacity - facts.capacity });
     }
     return out;
   }
 
-  private async checkRoom(pool: string, bytes: number, volume: string): Promise<void> {
+  private async checkRoom(pool: string, bytes: number): Promise<void> {
     const info = await this.poolInfo(pool);
     if (info.available < bytes)
       throw new ApplierError(
         'APPLY_PERMANENT',
-        `pool ${pool} has ${info.available} bytes available; volume ${volume} needs ${bytes}`,
+        `pool ${pool} has ${info.available} bytes available; the VM's volumes need ${bytes}`,
       );
   }
 
@@ -311,7 +329,7 @@ export class LibvirtApplier implements Applier {
         if (facts === null || facts.capacity < size) exists = false;
       }
       if (!exists) {
-        await this.checkRoom(volume.pool, size, volume.name);
+        await this.checkRoom(volume.pool, size);
         await this.virshRun([
           'vol-create-as',
           volume.pool,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,7 +38,16 @@ export function libvirtDefaults(env: NodeJS.ProcessEnv = process.env): LibvirtSe
     uri: env.DAGGER_LIBVIRT_URI ?? 'qemu:///system',
     pool: env.DAGGER_LIBVIRT_POOL ?? 'dagger',
     poolPath: resolve(env.DAGGER_LIBVIRT_POOL_PATH ?? join(servicesDir, 'libvirt', 'pool')),
-    network: env.DAGGER_LIBVIRT_NETWORK ?? 'default',
+    network: env.DAGGER_LIBVIRT_NETWORK ?? fallbackNetwork(servicesDir) ?? 'default',
     domainType: domainType === 'qemu' ? 'qemu' : 'kvm',
   };
+}
+
+/** The isolated network the script names when libvirt's NAT network cannot run on this machine. */
+function fallbackNetwork(servicesDir: string): string | undefined {
+  try {
+    return readFileSync(join(servicesDir, 'libvirt', 'network'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
