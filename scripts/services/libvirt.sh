@@ -72,7 +72,9 @@ lv_kvm() {
     return 0
   fi
   # What udev's rule would do on a systemd machine: group kvm, mode 0660.
-  chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || svc_log "could not set group kvm, mode 0660 on /dev/kvm"
+  if ! { chgrp kvm /dev/kvm && chmod 0660 /dev/kvm; }; then
+    svc_log "could not set group kvm, mode 0660 on /dev/kvm"
+  fi
 }
 
 lv_start_daemons() {

@@ -55,15 +55,16 @@ class VirshFailure extends Error {
 const NOT_FOUND = /Domain not found|failed to get domain|Storage volume not found|failed to get vol/;
 const TRANSIENT =
   /failed to connect|Failed to connect socket|Cannot recv data|Cannot write data|End of file while reading|state change lock|Timed out during operation|asynchronous jobs running|is locked|Resource temporarily unavailable|Device or resource busy|connection reset/i;
+const PERMANENT =
+  /invalid argument|XML error|XML document failed|unsupported configuration|No space left|Storage pool not found|not supported|Permission denied|cannot access storage file|KVM is not available/i;
 
-/** Permanent unless the message says a retry may help (an unknown failure is not retried forever). */
+/** What a retry cannot fix is permanent; anything else is transient (the saga's retries are bounded). */
 function classify(err: unknown, doing: string): ApplierError {
   if (err instanceof ApplierError) return err;
   if (err instanceof VirshFailure) {
-    if (err.missingBinary) return new ApplierError('APPLY_PERMANENT', `${doing}: ${err.message}`);
-    if (err.timedOut || TRANSIENT.test(err.stderr))
-      return new ApplierError('APPLY_TRANSIENT', `${doing}: ${err.message}`);
-    return new ApplierError('APPLY_PERMANENT', `${doing}: ${err.message}`);
+    const permanent =
+      err.missingBinary || (!err.timedOut && !TRANSIENT.test(err.stderr) && PERMANENT.test(err.stderr));
+    return new ApplierError(permanent ? 'APPLY_PERMANENT' : 'APPLY_TRANSIENT', `${doing}: ${err.message}`);
   }
   return new ApplierError('APPLY_TRANSIENT', `${doing}: ${String(err)}`);
 }
