@@ -188,7 +188,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
   const store = await openEventStore(
     kind === 'sqlite' ? `sqlite:${join(dir, 'events.sqlite')}` : 'sqlite::memory:',
   );
-  const outbox = new EventStoreIntakeOutbox(store);
+  const outbox = await EventStoreIntakeOutbox.open(store);
   let appends = 0;
   const counted = {
     append: (items: Parameters<typeof outbox.append>[0]) => {
@@ -234,6 +234,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     loopBusy = performance.eventLoopUtilization(elu0).utilization;
   } finally {
     await app.close();
+    await outbox.close();
     durable = Number(await store.streamRevision(INTAKE_STREAM)) + 1;
     await store.close();
     rmSync(dir, { recursive: true, force: true });

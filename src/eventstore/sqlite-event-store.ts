@@ -181,6 +181,15 @@ export class SqliteEventStore implements EventStore {
     return this.options.readOnly === true;
   }
 
+  /** What a second connection to the same file must use to write as this one does. */
+  get connectionOptions(): Pick<SqliteEventStoreOptions, 'synchronous' | 'busyTimeoutMs'> {
+    const { synchronous, busyTimeoutMs } = this.options;
+    return {
+      ...(synchronous !== undefined ? { synchronous } : {}),
+      ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}),
+    };
+  }
+
   private appendLocked(
     streamId: string,
     events: readonly NewEvent[],

@@ -1,5 +1,6 @@
 import type { IntakeItem, IntakeOutbox } from '../api/ports.js';
 import type { EventStore } from '../eventstore/event-store.js';
+import { SqliteWriterThread, type StreamAppender } from '../eventstore/sqlite-writer.js';
 
 export const INTAKE_STREAM = 'intake';
 export const INTAKE_EVENT_TYPE = 'PayloadAccepted.Intake';
@@ -12,14 +13,27 @@ export const INTAKE_EVENT_TYPE = 'PayloadAccepted.Intake';
 export class EventStoreIntakeOutbox implements IntakeOutbox {
   private readonly pending = new Map<string, { bytes: Uint8Array; since: number }>();
 
+  /** `writer` appends to the same store (e.g. a SqliteWriterThread); by default the store itself. */
   constructor(
     private readonly store: EventStore,
     private readonly now: () => number = Date.now,
+    private readonly writer: StreamAppender & { close?(): Promise<void> } = store,
   ) {}
+
+  /**
+   * The outbox of a node's store. On a SQLite file its appends (and their fsync) run in a writer
+   * thread off the event loop; `close` stops that thread.
+   */
+  static async open(store: EventStore, now: () => number = Date.now): Promise<EventStoreIntakeOutbox> {
+    const writer = await SqliteWriterThread.for(store);
+    return new EventStoreIntakeOutbox(store, now, writer ?? store);
+  }
 
   async append(items: readonly IntakeItem[]): Promise<void> {
     if (items.length === 0) return;
-    await this.store.append(
+    // A writer thread that died leaves the store's own connection to carry on.
+    const writer = this.writer instanceof SqliteWriterThread && this.writer.broken ? this.store : this.writer;
+    await writer.append(
       INTAKE_STREAM,
       items.map((i) => ({ eventId: i.payloadId, type: INTAKE_EVENT_TYPE, data: i.bytes })),
       'any',
@@ -60,6 +74,11 @@ export class EventStoreIntakeOutbox implements IntakeOutbox {
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /** Waits for the appends under way and stops the writer thread, if any (not the store). */
+  async close(): Promise<void> {
+    if (this.writer !== this.store) await this.writer.close?.();
   }
 }
 

@@ -1,0 +1,156 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { storeError } from './common.js';
+import {
+  type AppendResult,
+  type EventStore,
+  EventStoreError,
+  type EventStoreErrorCode,
+  type ExpectedRevision,
+  type NewEvent,
+  WrongExpectedRevisionError,
+} from './event-store.js';
+import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store.js';
+
+/**
+ * Appends to a SQLite event-store file from a worker thread with its own connection, so that a
+ * commit's fsync does not block the event loop. Same transaction and result as
+ * SqliteEventStore.append (the thread runs one); appends commit one at a time, in the order given.
+ * A promise resolves only after its commit (synchronous=FULL unless said otherwise).
+ * If the thread dies, what was in flight is refused STORE_UNAVAILABLE (it may or may not have
+ * committed: appends skip event ids already stored, so a retry is safe), and so is every later append.
+ */
+
+export type StreamAppender = Pick<EventStore, 'append'>;
+
+export interface WriterInit {
+  readonly path: string;
+  readonly options: Pick<SqliteEventStoreOptions, 'synchronous' | 'busyTimeoutMs'>;
+}
+
+export interface WireError {
+  readonly code: EventStoreErrorCode;
+  readonly message: string;
+  readonly wrongRevision?: { streamId: string; expected: ExpectedRevision; actual: bigint };
+}
+
+export type WriterRequest =
+  | {
+      readonly close?: false;
+      readonly id: number;
+      readonly streamId: string;
+      readonly events: readonly NewEvent[];
+      readonly expected: ExpectedRevision;
+    }
+  | { readonly close: true };
+
+export type WriterReply =
+  | { readonly ready: true }
+  | { readonly ready: false; readonly error: WireError }
+  | { readonly id: number; readonly result: AppendResult }
+  | { readonly id: number; readonly error: WireError };
+
+/** What the writer needs of a thread; tests may start one another way (e.g. from TypeScript sources). */
+export type WriterThreadFactory = (init: WriterInit) => Worker;
+
+const WORKER_URL = new URL('./sqlite-writer-worker.js', import.meta.url);
+
+function fromWire(e: WireError): EventStoreError {
+  if (e.wrongRevision) {
+    const { streamId, expected, actual } = e.wrongRevision;
+    return new WrongExpectedRevisionError(streamId, expected, actual);
+  }
+  const prefix = `${e.code}: `;
+  return storeError(e.code, e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message);
+}
+
+interface InFlight {
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
+export class SqliteWriterThread implements StreamAppender {
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextId = 0;
+  private failure: EventStoreError | null = null;
+  private readonly exited: Promise<void>;
+
+  private constructor(private readonly worker: Worker) {
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (m: WriterReply) => {
+      if (!('id' in m)) return;
+      const waiting = this.inFlight.get(m.id);
+      this.inFlight.delete(m.id);
+      if ('result' in m) waiting?.resolve(m.result);
+      else waiting?.reject(fromWire(m.error));
+    });
+    worker.on('error', (error) => this.fail(`the writer thread failed: ${String(error)}`));
+    worker.on('exit', (code) => this.fail(`the writer thread exited (${code})`));
+  }
+
+  /**
+   * Starts the thread and waits until it has opened the file (schema included). Without a factory
+   * it runs the compiled sqlite-writer-worker.js beside this module; null when that file is absent
+   * (as under ts-jest), so that callers append in-thread instead.
+   */
+  static async open(init: WriterInit, factory?: WriterThreadFactory): Promise<SqliteWriterThread | null> {
+    if (!factory && !existsSync(fileURLToPath(WORKER_URL))) return null;
+    const worker = factory ? factory(init) : new Worker(WORKER_URL, { workerData: init });
+    const ready = await new Promise<WriterReply>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) =>
+        reject(storeError('STORE_UNAVAILABLE', `writer thread exited (${code})`)),
+      );
+    });
+    if ('ready' in ready && !ready.ready) {
+      await worker.terminate();
+      throw fromWire(ready.error);
+    }
+    worker.unref();
+    return new SqliteWriterThread(worker);
+  }
+
+  /** A writer thread for a writable SQLite file store; null for any other store. */
+  static async for(store: EventStore, factory?: WriterThreadFactory): Promise<SqliteWriterThread | null> {
+    if (!(store instanceof SqliteEventStore) || store.readOnly || store.path === ':memory:') return null;
+    return SqliteWriterThread.open({ path: store.path, options: store.connectionOptions }, factory);
+  }
+
+  get broken(): boolean {
+    return this.failure !== null;
+  }
+
+  append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.inFlight.set(id, { resolve, reject });
+      const request: WriterRequest = {
+        id,
+        streamId,
+        events: events.map((e) => ({
+          eventId: e.eventId,
+          type: e.type,
+          data: e.data,
+          ...(e.metadata ? { metadata: e.metadata } : {}),
+        })),
+        expected,
+      };
+      this.worker.postMessage(request);
+    });
+  }
+
+  /** Lets the appends already sent commit, then stops the thread and closes its connection. */
+  async close(): Promise<void> {
+    if (!this.failure) this.worker.postMessage({ close: true } satisfies WriterRequest);
+    await this.exited;
+  }
+
+  private fail(why: string): void {
+    this.failure ??= storeError('STORE_UNAVAILABLE', why);
+    for (const waiting of this.inFlight.values()) waiting.reject(this.failure);
+    this.inFlight.clear();
+  }
+}
