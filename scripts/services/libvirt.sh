@@ -66,6 +66,15 @@ lv_own_pid() {
   echo "$pid"
 }
 
+# lv_any_alive NAME: some NAME process runs (zombies do not count: nothing may reap them here).
+lv_any_alive() {
+  local pid
+  for pid in $(pgrep -x "$1" || true); do
+    svc_pid_alive "$pid" && return 0
+  done
+  return 1
+}
+
 lv_kvm() {
   if [ ! -e /dev/kvm ]; then
     svc_log "no /dev/kvm: VMs run under TCG (domain type qemu)"
@@ -82,7 +91,7 @@ lv_start_daemons() {
   local pid
   if pid="$(lv_own_pid "$LV_VIRTLOGD_PID" virtlogd)"; then
     svc_log "virtlogd already running (pid $pid)"
-  elif pgrep -x virtlogd >/dev/null; then
+  elif lv_any_alive virtlogd; then
     svc_log "a virtlogd not started by this script is running; using it"
   else
     rm -f "$LV_VIRTLOGD_PID"
@@ -214,6 +223,10 @@ lv_status() {
   fi
   if ! lv_ready; then
     echo "libvirt: libvirtd not answering on $LV_URI"
+    return 1
+  fi
+  if ! lv_any_alive virtlogd; then
+    echo "libvirt: virtlogd not running (QEMU cannot start without it)"
     return 1
   fi
   local net pid

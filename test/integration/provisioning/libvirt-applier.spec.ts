@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePlan, type VmPlanInput } from '../../../infra/plans/index.js';
@@ -82,6 +82,11 @@ afterEach(() => {
 
 afterAll(() => {
   rmSync(workDir, { recursive: true, force: true });
+  // QEMU's per-domain logs (local URIs only).
+  const logs = '/var/log/libvirt/qemu';
+  if (existsSync(logs))
+    for (const f of readdirSync(logs))
+      if (f.startsWith(`dagger-${PREFIX}`)) rmSync(join(logs, f), { force: true });
 });
 
 function vmOf(suffix: string, overrides: Partial<VmPlanInput> = {}): AppliedVm {
@@ -120,7 +125,9 @@ describe(`LibvirtApplier on ${settings.uri} (pool ${settings.pool}, network ${se
       const name = `dagger-${vm.vmId}`;
       expect(await applier.inspect(vm.vmId)).toEqual({ vmId: vm.vmId, state: 'absent', addresses: [] });
 
+      const t0 = performance.now();
       const created = await applier.apply(planOf(vm), 'create', vm);
+      const createMs = performance.now() - t0;
       expect(created.status).toBe('running');
       expect(domstate(name)).toBe('running');
       const vols = [`${name}-cloudinit.iso`, `${name}-root`];
@@ -133,7 +140,11 @@ describe(`LibvirtApplier on ${settings.uri} (pool ${settings.pool}, network ${se
       expect(xml).toContain(`<source network='${settings.network}'`);
       expect((await applier.inspect(vm.vmId)).state).toBe('running');
 
+      const t1 = performance.now();
       const again = await applier.apply(planOf(vm), 'create', vm);
+      console.info(
+        `${settings.domainType}: create -> running ${createMs.toFixed(0)} ms; create again (nothing to do) ${(performance.now() - t1).toFixed(0)} ms`,
+      );
       expect(again.status).toBe('running');
       expect(domains()).toEqual([name]);
       expect(volumes()).toEqual(vols);
