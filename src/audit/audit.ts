@@ -22,15 +22,25 @@ import {
 import { VerifyPool } from '../bench/verify-pool.js';
 import { OrderHashChain } from '../shared/order-hash.js';
 import {
+  type AuditBench,
   AuditError,
   type AuditReport,
+  type BoundFigure,
   type ForkReport,
   type Mismatch,
   type MismatchKind,
   type Notice,
   type ReadModelsComparison,
 } from './report.js';
-import { ItemBatch, judgeItems, payloadSignature, VerdictMemo } from './verdicts.js';
+import {
+  type AuditAnswer,
+  JobItems,
+  judgeItems,
+  judgeJob,
+  OpenedMemo,
+  packItems,
+  payloadSignature,
+} from './verdicts.js';
 
 export type AuditPhase = 'read' | 'verify' | 'consensus' | 'ledger' | 'read-models' | 'bench';
 
@@ -84,30 +94,36 @@ interface StoredRecord {
   readonly data: Uint8Array;
 }
 
-/** Verdicts for the items of one job (verdicts.ts): in a VerifyPool of audit workers, or inline. */
+/** Answers audit jobs (judge-items.ts): in a VerifyPool of audit workers, or inline. */
 interface Judge {
-  judge(items: ItemBatch): Promise<Uint8Array>;
+  readonly threads: number;
+  judge(items: JobItems): Promise<Omit<AuditAnswer, 'op' | 'id'>>;
   close(): Promise<void>;
+}
+
+const AUDIT_WORKER = new URL('./audit-worker.js', import.meta.url);
+
+/** 0 when no compiled audit worker exists (as under ts-jest): jobs then run inline. */
+function workerThreads(wanted: number): number {
+  return wanted > 0 && existsSync(fileURLToPath(AUDIT_WORKER)) ? wanted : 0;
 }
 
 function createJudge(threads: number): Judge {
   const inline: Judge = {
-    judge: (items) => {
-      const { data, offsets } = items.pack();
-      return Promise.resolve(judgeItems(data, offsets));
-    },
+    threads: 0,
+    judge: (items) => Promise.resolve(judgeJob(items.pack())),
     close: () => Promise.resolve(),
   };
-  const url = new URL('./audit-worker.js', import.meta.url);
-  if (threads <= 0 || !existsSync(fileURLToPath(url))) return inline;
-  const pool = new VerifyPool(threads, 2, url);
+  if (workerThreads(threads) === 0) return inline;
+  const pool = new VerifyPool(threads, 2, AUDIT_WORKER);
   let closed = false;
   return {
-    // A job whose worker failed is judged again inline: the verdicts are the same function's.
-    // (Jobs still pending when the audit stops early are dropped.)
+    threads,
+    // A job whose worker failed is packed and judged again inline: the answers are the same
+    // function's. (Jobs still pending when the audit stops early are dropped.)
     judge: (items) => {
-      const { data, offsets } = items.pack();
-      return pool.verify(data, offsets).catch((err: unknown) => {
+      const job = items.pack();
+      return pool.job<AuditAnswer>(job, [job.data.buffer as ArrayBuffer]).catch((err: unknown) => {
         if (closed) throw err;
         return inline.judge(items);
       });
@@ -124,14 +140,15 @@ interface Job {
   /** graphEvents[start, end) */
   readonly start: number;
   readonly end: number;
-  /** The payload signatures' items, in item order after the events' own. */
+  /** The events' payloads, in job order: the arrays the processor will ask to open. */
   readonly payloads: readonly Uint8Array[];
-  readonly verdicts: Promise<Uint8Array>;
+  readonly answer: Promise<Omit<AuditAnswer, 'op' | 'id'>>;
 }
 
 /** Re-derives consensus, ledger and state roots from a store's raw signed events and compares. */
 export async function auditStore(store: EventStore, options: AuditOptions = {}): Promise<AuditReport> {
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   const maxMismatches = options.maxMismatches ?? DEFAULT_MAX_MISMATCHES;
   const progress = options.onProgress ?? (() => undefined);
   const mismatches: Mismatch[] = [];
@@ -149,7 +166,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
   let lastDecidedRound = -1;
   let orderHashAt = { index: 0, hash: toHex(new Uint8Array(32)) };
   let seconds: number | null = null;
-  let bench: { verifyBoundPerSec: number; ratioToBound: number } | undefined;
+  let bench: AuditBench | undefined;
   let readModels: ReadModelsComparison | undefined;
 
   // ---- read every record once, in commit order
@@ -163,16 +180,14 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
   const judge = createJudge(Math.min(MAX_THREADS, options.threads ?? availableParallelism()));
   const jobEvents = Math.max(1, options.jobEvents ?? DEFAULT_JOB_EVENTS);
   const jobs: Job[] = [];
-  let items = new ItemBatch();
-  let payloads: Uint8Array[] = [];
+  let items = new JobItems();
   const submit = (): void => {
     const start = jobs.length > 0 ? jobs[jobs.length - 1]!.end : 0;
     if (graphEvents.length === start) return;
-    const verdicts = judge.judge(items);
-    verdicts.catch(() => undefined); // awaited below; an early return must not leave it unhandled
-    jobs.push({ start, end: graphEvents.length, payloads, verdicts });
-    items = new ItemBatch();
-    payloads = [];
+    const answer = judge.judge(items);
+    answer.catch(() => undefined); // awaited below; an early return must not leave it unhandled
+    jobs.push({ start, end: graphEvents.length, payloads: items.payloads, answer });
+    items = new JobItems();
   };
   let genesisFound: Genesis | null = null;
   try {
@@ -199,11 +214,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
           const e = checkEncoding(r, mismatch);
           if (e) {
             graphEvents.push({ stream: r.streamId, revision, event: e });
-            items.event(e.signature, e.id, e.body.creator);
-            for (const p of e.body.payloads) {
-              const signed = payloadSignature(p);
-              if (signed) payloads.push(items.payload(signed.signature, signed.message, signed.publicKey));
-            }
+            items.event(e.signature, e.id, e.body.creator, e.body.payloads);
             if (graphEvents.length % jobEvents === 0) submit();
           }
         }
@@ -218,14 +229,13 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     genesisFound = genesis;
     if (!genesis) return finish();
 
-    // ---- signatures, once each, ahead of consensus (the jobs run while the store is read); the
-    // core asks the event verdicts back, the processor the payload verdicts (through `open`, which
-    // runs openPayloadBytes again with the verdict the strict verifier gave on the same bytes)
+    // ---- signatures and payloads, once each, ahead of consensus (the jobs run while the store is
+    // read); the core asks the event verdicts back, the processor the opened payloads (its `open`)
     const verified = new Set<string>();
-    const memo = new VerdictMemo();
+    const memo = new OpenedMemo();
     let judged = 0;
     const takeVerdicts = async (job: Job): Promise<void> => {
-      const verdicts = await job.verdicts;
+      const { verdicts, opened } = await job.answer;
       const events = job.end - job.start;
       for (let i = 0; i < events; i++) {
         const s = graphEvents[job.start + i]!;
@@ -237,15 +247,19 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
           eventsVerified++;
         } else mismatch('signature', s.stream, s.revision, `event ${e.idHex} signature does not verify`);
       }
-      job.payloads.forEach((item, i) => memo.remember(item, verdicts[events + i]!));
+      job.payloads.forEach((bytes, i) => {
+        const answer = opened[i];
+        if (answer) memo.remember(bytes, answer);
+      });
       judged += events;
       progress('verify', judged, graphEvents.length);
     };
 
     // ---- consensus and the processor, re-run from the raw events
     const processor = new PayloadProcessor(processorConfigOf(genesis), {
-      verify: memo,
+      verify: strictVerifier,
       hash: sha256,
+      open: memo.open,
     });
     const graph = new Hashgraph({
       genesis: genesis.members.map((m) => ({ key: m.key, stake: m.stake })),
@@ -391,12 +405,16 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     }
 
     seconds = (performance.now() - started) / 1000;
+    const auditCpu = process.cpuUsage(cpuAtStart);
+    await judge.close();
     if (options.bench && graphEvents.length > 0) {
-      const t0 = performance.now();
-      for (const { event: e } of graphEvents) strictVerifier.verify(e.signature, e.id, e.body.creator);
-      const boundSeconds = (performance.now() - t0) / 1000;
-      const verifyBoundPerSec = graphEvents.length / boundSeconds;
-      bench = { verifyBoundPerSec, ratioToBound: eventsVerified / seconds / verifyBoundPerSec };
+      bench = await measureBounds(graphEvents, {
+        eventsVerified,
+        seconds,
+        cpuSeconds: (auditCpu.user + auditCpu.system) / 1e6,
+        threads: judge.threads,
+        jobEvents,
+      });
       progress('bench', 1, 1);
     }
 
@@ -439,9 +457,88 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
       ...(readModels ? { readModels } : {}),
       seconds: auditSeconds,
       eventsPerSec: auditSeconds > 0 ? eventsVerified / auditSeconds : 0,
-      ...(bench ?? {}),
+      ...(bench
+        ? { verifyBoundPerSec: bench.bound.eventsPerSec, ratioToBound: bench.bound.ratio, bench }
+        : {}),
     };
   }
+}
+
+/**
+ * The signature-verification bound of the same run (docs/audit.md, "Benchmark"), measured after
+ * the audit with its workers stopped: every signature the audit checks (each event's, and each
+ * payload's as openPayloadBytes verifies it) strictly verified in the audit's jobs, by as many
+ * workers as the audit had (`bound`) and on one thread (`oneThread`, with CPU time); and, as
+ * reported before, the event signatures alone on one thread.
+ */
+async function measureBounds(
+  graphEvents: readonly StoredEvent[],
+  audit: {
+    readonly eventsVerified: number;
+    readonly seconds: number;
+    readonly cpuSeconds: number;
+    readonly threads: number;
+    readonly jobEvents: number;
+  },
+): Promise<AuditBench> {
+  const auditRate = audit.eventsVerified / audit.seconds;
+  const figure = (seconds: number): BoundFigure => {
+    const eventsPerSec = graphEvents.length / seconds;
+    return { seconds, eventsPerSec, ratio: auditRate / eventsPerSec };
+  };
+  type Triple = { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array };
+  const jobs: { data: Uint8Array; offsets: Uint32Array }[] = [];
+  let payloadSignatures = 0;
+  for (let start = 0; start < graphEvents.length; start += audit.jobEvents) {
+    const triples: Triple[] = [];
+    const payloads: Triple[] = [];
+    for (const { event: e } of graphEvents.slice(start, start + audit.jobEvents)) {
+      triples.push({ signature: e.signature, message: e.id, publicKey: e.body.creator });
+      for (const p of e.body.payloads) {
+        const signed = payloadSignature(p);
+        if (signed) payloads.push(signed);
+      }
+    }
+    payloadSignatures += payloads.length;
+    jobs.push(packItems([...triples, ...payloads]));
+  }
+
+  let t0 = performance.now();
+  for (const { event: e } of graphEvents) strictVerifier.verify(e.signature, e.id, e.body.creator);
+  const eventSignaturesOneThread = figure((performance.now() - t0) / 1000);
+
+  const cpu0 = process.cpuUsage();
+  t0 = performance.now();
+  for (const job of jobs) judgeItems(job.data, job.offsets);
+  const oneSeconds = (performance.now() - t0) / 1000;
+  const oneCpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (oneCpu.user + oneCpu.system) / 1e6;
+  const oneThread = { ...figure(oneSeconds), cpuSeconds, cpuRatio: cpuSeconds / audit.cpuSeconds };
+
+  let bound: BoundFigure = figure(oneSeconds);
+  if (audit.threads > 0) {
+    const pool = new VerifyPool(audit.threads, 2, AUDIT_WORKER);
+    try {
+      // Started and warm before the clock starts (the audit's time includes its workers' start).
+      await Promise.all(
+        Array.from({ length: audit.threads * 2 }, () => pool.verify(new Uint8Array(0), Uint32Array.of(0))),
+      );
+      t0 = performance.now();
+      await Promise.all(jobs.map((job) => pool.verify(job.data, job.offsets)));
+      bound = figure((performance.now() - t0) / 1000);
+    } finally {
+      await pool.close();
+    }
+  }
+  return {
+    threads: audit.threads,
+    eventSignatures: graphEvents.length,
+    payloadSignatures,
+    auditCpuSeconds: audit.cpuSeconds,
+    bound,
+    oneThread,
+    eventSignaturesOneThread,
+  };
 }
 
 /** readAll in pages; a page that fails is re-read one record at a time, and a record that fails is stepped over. */

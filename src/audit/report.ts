@@ -76,9 +76,34 @@ export interface AuditReport {
   readonly readModels?: ReadModelsComparison;
   readonly seconds: number;
   readonly eventsPerSec: number;
-  /** With `bench`: single-thread strict verification of the same event signatures alone. */
+  /** With `bench`: bench.bound's events/s and ratio (every signature the audit checks, as many workers). */
   readonly verifyBoundPerSec?: number;
   readonly ratioToBound?: number;
+  readonly bench?: AuditBench;
+}
+
+/** A signature-verification bound: its time, in events/s, and the audit's events/s over it. */
+export interface BoundFigure {
+  readonly seconds: number;
+  readonly eventsPerSec: number;
+  readonly ratio: number;
+}
+
+/** The bounds of the same run (docs/audit.md, "Benchmark"). */
+export interface AuditBench {
+  /** Worker threads of the audit, and so of `bound` (0: all on the main thread). */
+  readonly threads: number;
+  readonly eventSignatures: number;
+  /** Signatures of canonical envelopes among the events' payloads. */
+  readonly payloadSignatures: number;
+  /** Process CPU time of the audit: main thread, workers, GC and compiler threads. */
+  readonly auditCpuSeconds: number;
+  /** Every event and payload signature, strictly verified in the audit's jobs by `threads` workers (wall clock). */
+  readonly bound: BoundFigure;
+  /** The same signatures on one thread; cpuRatio is its CPU time over the audit's. */
+  readonly oneThread: BoundFigure & { readonly cpuSeconds: number; readonly cpuRatio: number };
+  /** The bound as reported before: the event signatures alone, on one thread. */
+  readonly eventSignaturesOneThread: BoundFigure;
 }
 
 export type AuditErrorCode = 'GENESIS_MISSING' | 'BAD_OPTIONS' | 'STORE_UNAVAILABLE';

@@ -1,84 +1,115 @@
-import { type SignatureVerifier, strictVerifier } from '../../domain/crypto/index.js';
-import { SIGNING_DOMAIN } from '../../domain/payloads/envelope.js';
+import { sha256, strictVerifier } from '../../domain/crypto/index.js';
+import { type Opened, openPayloadBytes, SIGNING_DOMAIN } from '../../domain/payloads/envelope.js';
+import type { AuditJob, OpenedAnswer } from './judge-items.js';
 
-export { judgeItems } from './judge-items.js';
+export { type AuditAnswer, type AuditJob, judgeItems, judgeJob, type OpenedAnswer } from './judge-items.js';
 
-/** Items of one job, packed for a transfer to a worker: the events' items first, then the payloads'. */
-export class ItemBatch {
-  private readonly events: Uint8Array[] = [];
-  private readonly payloads: Uint8Array[] = [];
+/**
+ * One audit job being filled (judge-items.ts): each event's (signature, id, creator), then the
+ * bytes of every payload the events carry. Nothing is copied until `pack`.
+ */
+export class JobItems {
+  private readonly triples: Uint8Array[] = [];
+  /** The payloads' bytes as the events hold them: the processor asks to open these very arrays. */
+  readonly payloads: Uint8Array[] = [];
   private size = 0;
 
-  get length(): number {
-    return this.events.length + this.payloads.length;
+  get events(): number {
+    return this.triples.length / 3;
   }
 
-  /** Adds an event's (signature, message, public key). */
-  event(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): void {
-    this.events.push(this.item(signature, message, publicKey));
+  event(
+    signature: Uint8Array,
+    message: Uint8Array,
+    publicKey: Uint8Array,
+    payloads: readonly Uint8Array[],
+  ): void {
+    this.triples.push(signature, publicKey, message);
+    this.size += 96 + message.length;
+    for (const p of payloads) {
+      this.payloads.push(p);
+      this.size += p.length;
+    }
   }
 
-  /** Adds a payload's (signature, message, public key); returns the item, for VerdictMemo.remember. */
-  payload(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Uint8Array {
-    const item = this.item(signature, message, publicKey);
-    this.payloads.push(item);
-    return item;
-  }
-
-  pack(): { data: Uint8Array; offsets: Uint32Array } {
-    const items = [...this.events, ...this.payloads];
+  pack(): AuditJob {
+    const events = this.events;
     const data = new Uint8Array(this.size);
-    const offsets = new Uint32Array(items.length + 1);
+    const offsets = new Uint32Array(events + this.payloads.length + 1);
     let at = 0;
-    items.forEach((p, i) => {
+    for (let i = 0; i < events; i++) {
       offsets[i] = at;
+      const [signature, publicKey, message] = [
+        this.triples[3 * i]!,
+        this.triples[3 * i + 1]!,
+        this.triples[3 * i + 2]!,
+      ];
+      // A signature or key of the wrong size makes an item that cannot verify (judgeItems: 0).
+      if (signature.length === 64 && publicKey.length === 32) {
+        data.set(signature, at);
+        data.set(publicKey, at + 64);
+        data.set(message, at + 96);
+        at += 96 + message.length;
+      }
+    }
+    this.payloads.forEach((p, i) => {
+      offsets[events + i] = at;
       data.set(p, at);
       at += p.length;
     });
-    offsets[items.length] = at;
-    return { data, offsets };
-  }
-
-  private item(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Uint8Array {
-    const item = new Uint8Array(96 + message.length);
-    item.set(signature.subarray(0, 64), 0);
-    item.set(publicKey.subarray(0, 32), 64);
-    item.set(message, 96);
-    this.size += item.length;
-    return item;
+    offsets[offsets.length - 1] = at;
+    return { op: 'audit', data: at === data.length ? data : data.slice(0, at), offsets, events };
   }
 }
 
-const keyOf = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): string =>
-  signature.length === 64 && publicKey.length === 32
-    ? Buffer.concat([signature, publicKey, message]).toString('latin1')
-    : '';
+/** Signature items packed back to back for judgeItems: (signature, message, public key) each. */
+export function packItems(
+  items: readonly { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array }[],
+): {
+  data: Uint8Array;
+  offsets: Uint32Array;
+} {
+  let size = 0;
+  for (const t of items) size += 96 + t.message.length;
+  const data = new Uint8Array(size);
+  const offsets = new Uint32Array(items.length + 1);
+  let at = 0;
+  items.forEach((t, i) => {
+    offsets[i] = at;
+    if (t.signature.length !== 64 || t.publicKey.length !== 32) return;
+    data.set(t.signature, at);
+    data.set(t.publicKey, at + 64);
+    data.set(t.message, at + 96);
+    at += 96 + t.message.length;
+  });
+  offsets[items.length] = at;
+  return { data: data.subarray(0, at), offsets };
+}
 
 /**
- * The strict verifier, with answers it gave ahead of time (judgeItems, on the same signature,
- * message and key) remembered: a remembered answer is used once, anything else is verified now.
- * So it answers every question exactly as strictVerifier does.
+ * Payload verdicts computed ahead of the order, keyed by the very byte arrays they were computed
+ * for (the events' payloads the processor is handed back in order): each is used once; any other
+ * bytes are opened then, with the strict verifier. So `open` answers exactly as
+ * openPayloadBytes(bytes, {strictVerifier, sha256}) does.
  */
-export class VerdictMemo implements SignatureVerifier {
-  private readonly verdicts = new Map<string, boolean>();
+export class OpenedMemo {
+  private readonly known = new Map<Uint8Array, OpenedAnswer>();
   hits = 0;
 
-  remember(item: Uint8Array, verdict: number): void {
-    this.verdicts.set(
-      Buffer.from(item.buffer, item.byteOffset, item.byteLength).toString('latin1'),
-      verdict === 1,
-    );
+  remember(bytes: Uint8Array, answer: OpenedAnswer): void {
+    this.known.set(bytes, answer);
   }
 
-  verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-    const key = keyOf(signature, message, publicKey);
-    const known = key === '' ? undefined : this.verdicts.get(key);
-    if (known === undefined) return strictVerifier.verify(signature, message, publicKey);
-    this.verdicts.delete(key);
+  readonly open = (bytes: Uint8Array): Opened => {
+    const answer = this.known.get(bytes);
+    if (answer === undefined) return openPayloadBytes(bytes, STRICT);
+    this.known.delete(bytes);
     this.hits++;
-    return known;
-  }
+    return answer.ok ? { ok: true, value: { ...answer.value, bytes } } : answer;
+  };
 }
+
+const STRICT = { verify: strictVerifier, hash: sha256 };
 
 const utf8 = new TextEncoder();
 const ENVELOPE_HEAD = utf8.encode('{"payload":');
@@ -89,10 +120,10 @@ const DOMAIN = utf8.encode(SIGNING_DOMAIN);
 const ENVELOPE_TAIL = 14 + 128 + 12 + 64 + 2;
 
 /**
- * The signature, signing bytes and key the processor will ask the verifier about when it opens
- * these payload bytes, read off a canonical envelope (its keys sorted: payload, signature, signer)
- * without parsing it. A guess only: the memo answers a question asked with other bytes by
- * verifying it then, so bytes laid out otherwise just miss the memo.
+ * The signature, signing bytes and key that openPayloadBytes verifies for these payload bytes,
+ * read off a canonical envelope (its keys sorted: payload, signature, signer) without parsing it;
+ * null for bytes laid out otherwise (not canonical: openPayloadBytes refuses them, after verifying
+ * the signature if they parse). For the bench's bound, which so counts no more than the audit checks.
  */
 export function payloadSignature(
   bytes: Uint8Array,

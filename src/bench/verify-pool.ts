@@ -2,8 +2,10 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerRequest, WorkerResponse } from './verify-protocol.js';
 
 type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; worker: number };
+/** A message to a worker: a WorkerRequest, or a job of another kind its worker speaks (see `job`). */
+type Message = { readonly op: string; readonly id: number };
 type Queued = {
-  req: WorkerRequest;
+  req: Message;
   transfer: ArrayBuffer[];
   resolve: (r: WorkerResponse) => void;
   reject: (e: Error) => void;
@@ -56,17 +58,28 @@ export class VerifyPool {
 
   /** Verifies envelopes data[offsets[i], offsets[i+1]); `data`'s buffer is transferred (detached). */
   async verify(data: Uint8Array, offsets: Uint32Array, priority: Priority = 'high'): Promise<Uint8Array> {
-    const res = await this.run(
-      { op: 'verify', id: 0, data, offsets },
-      [data.buffer as ArrayBuffer],
-      priority,
-    );
+    const req: WorkerRequest = { op: 'verify', id: 0, data, offsets };
+    const res = await this.run(req, [data.buffer as ArrayBuffer], priority);
     if (res.op !== 'verify') throw new Error('unexpected worker answer');
     return res.ok;
   }
 
+  /**
+   * A job of another kind, for a worker that speaks it (e.g. the audit's): `message` gets an `id`
+   * and goes to a worker with `transfer`; resolves the worker's answer to it as is (an answer
+   * `{op: 'error', message}` rejects).
+   */
+  async job<A>(
+    message: { readonly op: string },
+    transfer: ArrayBuffer[],
+    priority: Priority = 'high',
+  ): Promise<A> {
+    return (await this.run({ ...message, id: 0 }, transfer, priority)) as unknown as A;
+  }
+
   async sign(secretKey: Uint8Array, firstSeq: number, count: number): Promise<Uint8Array> {
-    const res = await this.run({ op: 'sign', id: 0, secretKey, firstSeq, count }, [], 'low');
+    const req: WorkerRequest = { op: 'sign', id: 0, secretKey, firstSeq, count };
+    const res = await this.run(req, [], 'low');
     if (res.op !== 'sign') throw new Error('unexpected worker answer');
     return res.data;
   }
@@ -80,7 +93,7 @@ export class VerifyPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private run(req: WorkerRequest, transfer: ArrayBuffer[], priority: Priority): Promise<WorkerResponse> {
+  private run(req: Message, transfer: ArrayBuffer[], priority: Priority): Promise<WorkerResponse> {
     if (this.closed) return Promise.reject(new Error('pool closed'));
     return new Promise<WorkerResponse>((resolve, reject) => {
       this.queues[priority].push({ req, transfer, resolve, reject });
