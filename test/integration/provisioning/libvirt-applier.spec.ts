@@ -38,7 +38,8 @@ const domains = (): string[] =>
   virsh('list', '--all', '--name')
     .split('\n')
     .map((s) => s.trim())
-    .filter((s) => s.startsWith(`dagger-${PREFIX}`));
+    .filter((s) => s.startsWith(`dagger-${PREFIX}`))
+    .sort();
 const volumes = (): string[] =>
   virsh('vol-list', '--pool', settings.pool)
     .split('\n')
@@ -285,6 +286,38 @@ describe(`LibvirtApplier on ${settings.uri} (pool ${settings.pool}, network ${se
         await expectCode(applier.apply(planOf(vm), op, vm), 'APPLY_PERMANENT', /does not exist/);
       await applier.compensate(planOf(vm), vm);
       expect(domains()).toEqual([]);
+    },
+    T,
+  );
+
+  test(
+    'six VMs created at once all run; destroyed at once, nothing is left',
+    async () => {
+      const vms = Array.from({ length: 6 }, (_, i) => vmOf(`many-${i}`));
+      const t0 = performance.now();
+      const results = await Promise.all(vms.map((vm) => applier.apply(planOf(vm), 'create', vm)));
+      console.info(`6 VMs at once: create -> running ${(performance.now() - t0).toFixed(0)} ms for all`);
+      expect(results.map((r) => r.status)).toEqual(Array(6).fill('running'));
+      expect(domains()).toEqual(vms.map((vm) => `dagger-${vm.vmId}`).sort());
+      for (const vm of vms) expect(domstate(`dagger-${vm.vmId}`)).toBe('running');
+      expect(volumes()).toHaveLength(12);
+      const gone = await Promise.all(vms.map((vm) => applier.apply(planOf(vm), 'destroy', vm)));
+      expect(gone.map((r) => r.status)).toEqual(Array(6).fill('destroyed'));
+      expect(domains()).toEqual([]);
+      expect(volumes()).toEqual([]);
+    },
+    T,
+  );
+
+  test(
+    'domain type qemu (TCG) runs too',
+    async () => {
+      const tcg = new LibvirtApplier({ ...settings, domainType: 'qemu', workDir, shutdownWaitMs: 1_000 });
+      const vm = { ...vmOf('tcg'), host: tcg.planInput({ hostId: 'host-it', libvirtUri: settings.uri }) };
+      expect((await tcg.apply(planOf(vm), 'create', vm)).status).toBe('running');
+      expect(virsh('dumpxml', `dagger-${vm.vmId}`)).toMatch(/<domain type='qemu'/);
+      expect((await tcg.apply(planOf(vm), 'stop', vm)).status).toBe('stopped');
+      expect(domstate(`dagger-${vm.vmId}`)).toBe('shut off');
     },
     T,
   );
