@@ -37,14 +37,13 @@ export class JobItems {
     const data = new Uint8Array(this.size);
     const offsets = new Uint32Array(events + this.payloads.length + 1);
     let at = 0;
+    const t = this.triples;
     for (let i = 0; i < events; i++) {
       offsets[i] = at;
-      const [signature, publicKey, message] = [
-        this.triples[3 * i]!,
-        this.triples[3 * i + 1]!,
-        this.triples[3 * i + 2]!,
-      ];
-      // A signature or key of the wrong size makes an item that cannot verify (judgeItems: 0).
+      const signature = t[3 * i]!;
+      const publicKey = t[3 * i + 1]!;
+      const message = t[3 * i + 2]!;
+      // A signature or key of the wrong size makes an empty item, which does not verify.
       if (signature.length === 64 && publicKey.length === 32) {
         data.set(signature, at);
         data.set(publicKey, at + 64);
