@@ -188,7 +188,7 @@ export class LibvirtApplier implements Applier {
   private async resize(wanted: LibvirtPlan): Promise<ApplyResult> {
     const name = wanted.domain.name;
     const state = await this.existing(name);
-    const growth = await this.volumeGrowth(wanted);
+    const growth = this.volumeGrowth(wanted, await this.volumeFacts(wanted));
     for (const g of growth) await this.checkRoom(g.volume.pool, g.bytes);
     const configChanged = await this.configDiffers(wanted);
     const liveDiffers = state === 'running' && (growth.length > 0 || (await this.liveDiffers(wanted)));
@@ -227,10 +227,9 @@ export class LibvirtApplier implements Applier {
    * is made, so a refused create leaves nothing behind.
    */
   private async ensureVolumes(wanted: LibvirtPlan, fresh: boolean): Promise<void> {
-    const growth = await this.volumeGrowth(wanted);
-    const missing = new Set<PlannedVolume>();
-    for (const volume of wanted.volumes)
-      if ((await this.volumeInfo(volume.pool, volume.name)) === null) missing.add(volume);
+    const facts = await this.volumeFacts(wanted);
+    const growth = this.volumeGrowth(wanted, facts);
+    const missing = new Set(wanted.volumes.filter((v) => facts.get(v) === null));
     const needs = new Map<string, number>();
     const need = (pool: string, bytes: number) => needs.set(pool, (needs.get(pool) ?? 0) + bytes);
     for (const v of missing) if (v.capacity !== null) need(v.pool, v.capacity);
@@ -241,7 +240,7 @@ export class LibvirtApplier implements Applier {
     await this.grow(growth);
     for (const volume of wanted.volumes) {
       if (volume.seed) {
-        if (missing.has(volume) || fresh) await this.uploadSeed(volume, !missing.has(volume));
+        if (missing.has(volume) || fresh) await this.uploadSeed(volume, facts.get(volume) ?? null);
       } else if (missing.has(volume)) {
         await this.withFile(`${volume.name}.xml`, volumeXml(volume, volume.capacity!), (file) =>
           this.virshRun(['vol-create', '--pool', volume.pool, file]),
@@ -256,20 +255,25 @@ export class LibvirtApplier implements Applier {
   }
 
   /** Sized volumes that exist and are smaller than planned; a smaller plan is refused. */
-  private async volumeGrowth(wanted: LibvirtPlan): Promise<Growth[]> {
+  private volumeGrowth(wanted: LibvirtPlan, facts: Map<PlannedVolume, VolumeFacts | null>): Growth[] {
     const out: Growth[] = [];
     for (const volume of wanted.volumes) {
-      if (volume.capacity === null) continue;
-      const facts = await this.volumeInfo(volume.pool, volume.name);
-      if (facts === null || facts.capacity === volume.capacity) continue;
-      if (facts.capacity > volume.capacity)
+      const have = facts.get(volume);
+      if (volume.capacity === null || !have || have.capacity === volume.capacity) continue;
+      if (have.capacity > volume.capacity)
         throw new ApplierError(
           'APPLY_PERMANENT',
-          `volume ${volume.name} is ${facts.capacity} bytes; shrinking it to ${volume.capacity} is refused`,
+          `volume ${volume.name} is ${have.capacity} bytes; shrinking it to ${volume.capacity} is refused`,
         );
-      out.push({ volume, bytes: volume.capacity - facts.capacity });
+      out.push({ volume, bytes: volume.capacity - have.capacity });
     }
     return out;
+  }
+
+  /** What exists of each planned volume (null: absent), read in parallel. */
+  private async volumeFacts(wanted: LibvirtPlan): Promise<Map<PlannedVolume, VolumeFacts | null>> {
+    const facts = await Promise.all(wanted.volumes.map((v) => this.volumeInfo(v.pool, v.name)));
+    return new Map(wanted.volumes.map((v, i) => [v, facts[i]!]));
   }
 
   private async checkRoom(pool: string, bytes: number): Promise<void> {
@@ -302,7 +306,8 @@ export class LibvirtApplier implements Applier {
       );
   }
 
-  private async uploadSeed(volume: PlannedVolume, exists: boolean): Promise<void> {
+  /** Writes the seed ISO into its volume, making the volume (again, if too small) as needed. */
+  private async uploadSeed(volume: PlannedVolume, have: VolumeFacts | null): Promise<void> {
     const seed = volume.seed!;
     const dir = join(this.config.workDir, seed.name.replace(/-cloudinit$/, ''));
     await mkdir(dir, { recursive: true });
@@ -323,13 +328,9 @@ export class LibvirtApplier implements Applier {
         join(tmp, 'meta-data'),
       ]);
       const size = (await stat(iso)).size;
-      if (exists) {
-        const facts = await this.volumeInfo(volume.pool, volume.name);
-        if (facts !== null && facts.capacity < size)
-          await this.ignoringAbsent(['vol-delete', '--pool', volume.pool, volume.name]);
-        if (facts === null || facts.capacity < size) exists = false;
-      }
-      if (!exists) {
+      if (have !== null && have.capacity < size)
+        await this.ignoringAbsent(['vol-delete', '--pool', volume.pool, volume.name]);
+      if (have === null || have.capacity < size) {
         await this.checkRoom(volume.pool, size);
         await this.virshRun([
           'vol-create-as',
