@@ -94,7 +94,15 @@ describe('dagger audit on a devnet store', () => {
     expect(report.ledgerEvents).toBeGreaterThan(5);
     expect(report.stateRootsChecked).toBeGreaterThan(3);
     expect(report.forks).toEqual([]);
-    expect(report.verifyBoundPerSec).toBeGreaterThan(0);
+    // The bound of the same run: every event and payload signature the audit checked.
+    const bench = report.bench!;
+    expect(bench.eventSignatures).toBe(report.shadowGraphEvents);
+    expect(bench.payloadSignatures).toBeGreaterThanOrEqual(5);
+    expect(bench.threads).toBe(0); // no compiled worker under ts-jest: inline, and so the bound
+    expect(report.verifyBoundPerSec).toBe(bench.bound.eventsPerSec);
+    expect(report.ratioToBound).toBeCloseTo(report.eventsPerSec / bench.bound.eventsPerSec, 9);
+    expect(bench.oneThread.cpuSeconds).toBeGreaterThan(0);
+    expect(bench.oneThread.cpuRatio).toBeCloseTo(bench.oneThread.cpuSeconds / bench.auditCpuSeconds, 9);
   });
 
   it('re-derives the same with consensus run every few events (memory bound) as once at the end', async () => {
