@@ -17,7 +17,12 @@ import { LatencyHistogram } from './histogram.js';
 /** sqlite: a file, synchronous=FULL (durable); sqlite-memory: the same adapter in memory, no fsync (a ceiling). */
 export type ApiBenchStore = 'sqlite' | 'sqlite-memory';
 
+/** intake: the API with a counting publisher; one-node: a one-node network behind the API. */
+export type ApiBenchTarget = 'intake' | 'one-node';
+
 export interface ApiBenchOptions {
+  readonly target?: ApiBenchTarget;
+  /** intake only (one-node runs a node on a SQLite file). */
   readonly store?: ApiBenchStore;
   /** The app's judge worker threads. Default 1. */
   readonly judgeThreads?: number;
@@ -31,6 +36,7 @@ export interface ApiBenchOptions {
 }
 
 export interface ApiBenchReport {
+  readonly target: ApiBenchTarget;
   readonly accepted: number;
   readonly refused: number;
   readonly seconds: number;
@@ -43,10 +49,10 @@ export interface ApiBenchReport {
   readonly judgeThreads: number;
   /** Events in the outbox stream after the run: every accepted payload, once. */
   readonly durable: number;
-  /** Outbox appends (group commits) and the mean envelopes per append. */
+  /** Outbox appends (group commits) and the mean envelopes per append (intake only; 0 for one-node). */
   readonly appends: number;
   readonly meanBatch: number;
-  /** Envelopes handed to the (counting) publisher by the time the app closed. */
+  /** Envelopes handed to the publisher by the time the app closed (one-node: the 202s). */
   readonly published: number;
   /** CPU time of this process (server threads; clients excluded unless inline) per envelope. */
   readonly serverCpuUsPerPayload: number;
@@ -55,6 +61,8 @@ export interface ApiBenchReport {
   readonly envelopeBytes: number;
   readonly cores: number;
   readonly store: ApiBenchStore;
+  /** one-node only: the ledger and read models behind the API during and after the run. */
+  readonly node?: OneNodeReport;
 }
 
 interface ClientJob {
@@ -152,21 +160,56 @@ if (process.env[CLIENT_ENV] === '1' && process.send) {
   });
 }
 
-export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchReport> {
-  const { createNodeApp } = await import('../api/app.js');
-  const { detachedRuntime } = await import('../api/tokens.js');
-  const { openEventStore } = await import('../eventstore/open.js');
-  const { EventStoreIntakeOutbox, INTAKE_STREAM } = await import('../node/intake-outbox.js');
-  const { sha256, signerFromSecretKey } = await import('../../domain/crypto/index.js');
-  const { signPayload } = await import('../../domain/payloads/envelope.js');
+/** What a target gives back once the clients are done and it is closed. */
+interface TargetReport {
+  readonly durable: number;
+  readonly appends: number;
+  readonly published: number;
+  readonly serverCpuUs: number;
+  readonly eventLoopUtilization: number;
+  readonly node?: OneNodeReport;
+}
 
+export interface OneNodeReport {
+  /** Ledger records written while the clients ran, and by the time everything was projected. */
+  readonly ledgerRecords: number;
+  /** Accepted payloads the ledger decided (accepted or rejected) by the end of the wait. */
+  readonly decided: number;
+  /** For the ledger commits made while the clients ran: time until the read models reflected them. */
+  readonly projectionLagP50Ms: number | null;
+  readonly projectionLagP99Ms: number | null;
+  readonly projectionLagMaxMs: number | null;
+  /** dagger_projection_lag_records, sampled every `sampleMs` while the clients ran. */
+  readonly projectionLagRecordsP99: number | null;
+  readonly projectionLagRecordsMax: number;
+  readonly sampleMs: number;
+  /** After the last answer: until every accepted payload was decided and projected (null: not within the wait). */
+  readonly settledSeconds: number | null;
+}
+
+const SAMPLE_MS = 5;
+
+/** Nearest-rank percentile; null when there is no sample. */
+function percentileOf(values: readonly number[], q: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+const SETTLE_WAIT_MS = 120_000;
+
+function signedBodies(
+  options: ApiBenchOptions,
+  crypto: typeof import('../../domain/crypto/index.js'),
+  payloads: typeof import('../../domain/payloads/envelope.js'),
+): string[] {
+  const { sha256, signerFromSecretKey } = crypto;
   const signers = Array.from({ length: options.signers ?? 64 }, (_, i) =>
     signerFromSecretKey(sha256(new TextEncoder().encode(`bench-api:${i}`))),
   );
   const expiresAt = Date.now() + 3_600_000;
-  const bodies = Array.from({ length: options.payloads }, (_, i) =>
+  return Array.from({ length: options.payloads }, (_, i) =>
     JSON.stringify(
-      signPayload(
+      payloads.signPayload(
         {
           type: 'vm.create',
           nonce: `bench-${i.toString(36).padStart(8, '0')}`,
@@ -182,9 +225,21 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
       ).envelope,
     ),
   );
+}
 
+type RunClients = (port: number) => Promise<ClientResult>;
+
+/** The API alone: the event-store outbox on SQLite and a publisher that only counts. */
+async function intakeTarget(
+  options: ApiBenchOptions,
+  kind: ApiBenchStore,
+  run: RunClients,
+): Promise<{ result: ClientResult; target: TargetReport }> {
+  const { createNodeApp } = await import('../api/app.js');
+  const { detachedRuntime } = await import('../api/tokens.js');
+  const { openEventStore } = await import('../eventstore/open.js');
+  const { EventStoreIntakeOutbox, INTAKE_STREAM } = await import('../node/intake-outbox.js');
   const dir = mkdtempSync(join(tmpdir(), 'dagger-bench-api-'));
-  const kind = options.store ?? 'sqlite';
   const store = await openEventStore(
     kind === 'sqlite' ? `sqlite:${join(dir, 'events.sqlite')}` : 'sqlite::memory:',
   );
@@ -198,8 +253,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     status: (id: string) => outbox.status(id),
   };
   let published = 0;
-  const runtime = detachedRuntime('00'.repeat(32));
-  const app = await createNodeApp(runtime, {
+  const app = await createNodeApp(detachedRuntime('00'.repeat(32)), {
     intake: {
       outbox: counted,
       publisher: {
@@ -212,26 +266,19 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     judgeThreads: options.judgeThreads ?? 1,
     log: () => undefined,
   });
-  let result: ClientResult;
-  let durable: number;
-  let serverCpuUs = 0;
-  let loopBusy = 0;
+  let measured: { result: ClientResult; cpuUs: number; elu: number } | undefined;
+  let durable = 0;
   try {
     await app.listen(0, '127.0.0.1');
-    const port = (app.getHttpServer().address() as { port: number }).port;
-    const job: ClientJob = {
-      port,
-      bodies,
-      concurrency: options.concurrency,
-    };
-    const progress = options.onProgress ? (n: number) => options.onProgress!(n, bodies.length) : undefined;
     const cpu0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
-    result =
-      options.clients === 'inline' ? await runClients(job, progress) : await runClientsInChild(job, progress);
+    const result = await run((app.getHttpServer().address() as { port: number }).port);
     const cpu = process.cpuUsage(cpu0);
-    serverCpuUs = cpu.user + cpu.system;
-    loopBusy = performance.eventLoopUtilization(elu0).utilization;
+    measured = {
+      result,
+      cpuUs: cpu.user + cpu.system,
+      elu: performance.eventLoopUtilization(elu0).utilization,
+    };
   } finally {
     await app.close();
     await outbox.close();
@@ -239,11 +286,129 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  return {
+    result: measured.result,
+    target: {
+      durable,
+      appends,
+      published,
+      serverCpuUs: measured.cpuUs,
+      eventLoopUtilization: measured.elu,
+    },
+  };
+}
+
+/**
+ * A one-node network (`dagger node` in this process: SQLite store, in-process bus, ledger, read
+ * models, projection runner; no provisioning saga) behind the same API. While the clients run,
+ * the time from each ledger commit to its projection is taken by sampling the runner every
+ * SAMPLE_MS (so each figure is rounded up to a sample).
+ */
+async function oneNodeTarget(run: RunClients): Promise<{ result: ClientResult; target: TargetReport }> {
+  const { writeNetwork } = await import('../node/network-files.js');
+  const { startNode } = await import('../node/launcher.js');
+  const { INTAKE_STREAM } = await import('../node/intake-outbox.js');
+  const dir = mkdtempSync(join(tmpdir(), 'dagger-bench-api-node-'));
+  const layout = writeNetwork(dir, {
+    nodes: 1,
+    network: 'dagger-bench-api',
+    host: '127.0.0.1',
+    port: 0,
+    store: 'sqlite',
+    bus: 'memory',
+  });
+  const node = await startNode(layout.configs[0]!, { applierFor: null });
+  try {
+    let ledgerEnd = node.runtime.ledgerSize;
+    let sampling = true;
+    const commits: { end: number; at: number; underLoad: boolean }[] = [];
+    node.runtime.onLedger((records) => {
+      const last = records.at(-1);
+      if (!last) return;
+      ledgerEnd = Math.max(ledgerEnd, last.ledgerIndex + 1);
+      commits.push({ end: last.ledgerIndex + 1, at: performance.now(), underLoad: sampling });
+    });
+    let decided = 0;
+    node.ledger.onDecided((ids) => (decided += ids.length));
+    const lagMs = new LatencyHistogram();
+    const lagRecords: number[] = [];
+    const sample = () => {
+      const now = performance.now();
+      const lag = node.projections.lag;
+      if (sampling) lagRecords.push(lag);
+      const projected = ledgerEnd - lag;
+      while (commits.length > 0 && commits[0]!.end <= projected) {
+        const c = commits.shift()!;
+        if (c.underLoad) lagMs.record(now - c.at);
+      }
+    };
+    const sampler = setInterval(sample, SAMPLE_MS);
+    const port = (node.app.getHttpServer().address() as { port: number }).port;
+    const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
+    const result = await run(port);
+    const cpu = process.cpuUsage(cpu0);
+    const eventLoopUtilization = performance.eventLoopUtilization(elu0).utilization;
+    sampling = false;
+    const accepted = result.statuses[202] ?? 0;
+    const settleStart = performance.now();
+    let settledSeconds: number | null = null;
+    while (performance.now() - settleStart < SETTLE_WAIT_MS) {
+      if (decided >= accepted && node.projections.lag === 0) {
+        settledSeconds = Math.round(performance.now() - settleStart) / 1000;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    clearInterval(sampler);
+    sample();
+    const durable = Number(await node.store.streamRevision(INTAKE_STREAM)) + 1;
+    const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
+    return {
+      result,
+      target: {
+        durable,
+        appends: 0,
+        published: accepted,
+        serverCpuUs: cpu.user + cpu.system,
+        eventLoopUtilization,
+        node: {
+          ledgerRecords: ledgerEnd,
+          decided,
+          projectionLagP50Ms: round(lagMs.percentile(0.5)),
+          projectionLagP99Ms: round(lagMs.percentile(0.99)),
+          projectionLagMaxMs: round(lagMs.percentile(1)),
+          projectionLagRecordsP99: percentileOf(lagRecords, 0.99),
+          projectionLagRecordsMax: lagRecords.reduce((a, b) => Math.max(a, b), 0),
+          sampleMs: SAMPLE_MS,
+          settledSeconds,
+        },
+      },
+    };
+  } finally {
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchReport> {
+  const crypto = await import('../../domain/crypto/index.js');
+  const payloads = await import('../../domain/payloads/envelope.js');
+  const bodies = signedBodies(options, crypto, payloads);
+  const kind = options.store ?? 'sqlite';
+  const progress = options.onProgress ? (n: number) => options.onProgress!(n, bodies.length) : undefined;
+  const run: RunClients = (port) => {
+    const job: ClientJob = { port, bodies, concurrency: options.concurrency };
+    return options.clients === 'inline' ? runClients(job, progress) : runClientsInChild(job, progress);
+  };
+  const { result, target } =
+    options.target === 'one-node' ? await oneNodeTarget(run) : await intakeTarget(options, kind, run);
   const histogram = new LatencyHistogram();
   for (const ms of result.latenciesMs) histogram.record(ms);
   const accepted = result.statuses[202] ?? 0;
   const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
   return {
+    target: options.target ?? 'intake',
     accepted,
     refused: bodies.length - accepted,
     seconds: Math.round(result.seconds * 1000) / 1000,
@@ -253,15 +418,16 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     maxMs: round(histogram.percentile(1)),
     payloads: bodies.length,
     concurrency: options.concurrency,
-    judgeThreads: options.judgeThreads ?? 1,
-    durable,
-    appends,
-    meanBatch: appends === 0 ? 0 : Math.round((durable / appends) * 10) / 10,
-    published,
-    serverCpuUsPerPayload: Math.round(serverCpuUs / bodies.length),
-    eventLoopUtilization: Math.round(loopBusy * 100) / 100,
+    judgeThreads: options.target === 'one-node' ? 1 : (options.judgeThreads ?? 1),
+    durable: target.durable,
+    appends: target.appends,
+    meanBatch: target.appends === 0 ? 0 : Math.round((target.durable / target.appends) * 10) / 10,
+    published: target.published,
+    serverCpuUsPerPayload: Math.round(target.serverCpuUs / bodies.length),
+    eventLoopUtilization: Math.round(target.eventLoopUtilization * 100) / 100,
     envelopeBytes: Buffer.byteLength(bodies[0] ?? ''),
     cores: availableParallelism(),
-    store: kind,
+    store: options.target === 'one-node' ? 'sqlite' : kind,
+    ...(target.node ? { node: target.node } : {}),
   };
 }

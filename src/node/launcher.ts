@@ -150,7 +150,7 @@ export async function startNode(
   const warn = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) =>
     options.log?.(level, message, fields);
   const ledger = new LedgerDriver(genesis);
-  const outbox = new EventStoreIntakeOutbox(store);
+  const outbox = await EventStoreIntakeOutbox.open(store);
   ledger.onDecided((ids) => outbox.decided(ids));
   const readModels = await openReadModels(
     readModelsTargetFor(config, genesis, key),
@@ -221,6 +221,7 @@ export async function startNode(
     url,
     async stop() {
       await app.close();
+      await outbox.close();
       await saga?.stop();
       await runtime.stop();
       await projections.stop();

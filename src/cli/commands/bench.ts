@@ -124,6 +124,14 @@ export function registerBench(program: Command, io: CliIo): void {
     .description(
       "one node's HTTP intake in-process (SQLite outbox): POST pre-signed envelopes with C keep-alive clients",
     )
+    .addOption(
+      new Option(
+        '--target <target>',
+        'intake: the API with a publisher that only counts; one-node: a one-node network behind it (reports projection lag)',
+      )
+        .choices(['intake', 'one-node'])
+        .default('intake'),
+    )
     .option('--payloads <n>', 'envelopes to POST', intInRange(1, 10_000_000), 20_000)
     .option('--concurrency <c>', 'concurrent keep-alive clients', intInRange(1, 10_000), 64)
     .option('--signers <s>', 'distinct signing keys', intInRange(1, 100_000), 64)
@@ -146,11 +154,13 @@ export function registerBench(program: Command, io: CliIo): void {
         signers: number;
         judgeThreads: number;
         store: 'sqlite' | 'sqlite-memory';
+        target: 'intake' | 'one-node';
         json?: boolean;
       }) => {
         const { runApiBench } = await import('../../bench/api.js');
         const tty = io.stderrIsTTY;
         const report = await runApiBench({
+          target: opts.target,
           payloads: opts.payloads,
           concurrency: opts.concurrency,
           signers: opts.signers,

@@ -11,5 +11,25 @@ describe('dagger bench api', () => {
     expect(r.appends).toBeLessThan(300);
     expect(r.p50Ms).not.toBeNull();
     expect(r.perSecond).toBeGreaterThan(0);
+    expect(r.node).toBeUndefined();
+  });
+
+  it('one-node: a node orders, decides and projects every accepted envelope, and the projection lag is measured', async () => {
+    const r = await runApiBench({
+      target: 'one-node',
+      payloads: 200,
+      concurrency: 8,
+      signers: 4,
+      clients: 'inline',
+    });
+    expect(r).toMatchObject({ target: 'one-node', accepted: 200, refused: 0, durable: 200 });
+    const node = r.node!;
+    expect(node.decided).toBe(200);
+    expect(node.settledSeconds).not.toBeNull();
+    // Each accepted payload leaves at least one ledger record (its acceptance or its rejection).
+    expect(node.ledgerRecords).toBeGreaterThanOrEqual(200);
+    expect(node.projectionLagP99Ms).not.toBeNull();
+    expect(node.projectionLagP99Ms!).toBeGreaterThanOrEqual(node.projectionLagP50Ms!);
+    expect(node.projectionLagMaxMs!).toBeGreaterThanOrEqual(node.projectionLagP99Ms!);
   });
 });
