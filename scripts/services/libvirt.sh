@@ -21,7 +21,16 @@ SVC_NAME=libvirt
 LV_DIR="$SERVICES_STATE_DIR/libvirt"
 LV_URI="${DAGGER_LIBVIRT_URI:-qemu:///system}"
 LV_POOL="${DAGGER_LIBVIRT_POOL:-dagger}"
-LV_POOL_PATH="${DAGGER_LIBVIRT_POOL_PATH:-$LV_DIR/pool}"
+# Written only when libvirt-qemu cannot reach .services/libvirt/pool and a system path is used.
+LV_POOL_PATH_FILE="$LV_DIR/pool-path"
+LV_FALLBACK_POOL_PATH=/var/lib/dagger-libvirt/pool
+if [ -n "${DAGGER_LIBVIRT_POOL_PATH:-}" ]; then
+  LV_POOL_PATH="$DAGGER_LIBVIRT_POOL_PATH"
+elif [ -s "$LV_POOL_PATH_FILE" ]; then
+  LV_POOL_PATH="$(cat "$LV_POOL_PATH_FILE")"
+else
+  LV_POOL_PATH="$LV_DIR/pool"
+fi
 LV_READY_TIMEOUT="${DAGGER_LIBVIRT_READY_TIMEOUT:-60}"
 LV_LIBVIRTD_PID="$LV_DIR/libvirtd.pid"
 LV_VIRTLOGD_PID="$LV_DIR/virtlogd.pid"
@@ -116,26 +125,43 @@ lv_start_daemons() {
 
 lv_pool() {
   local xml target
+  mkdir -p "$LV_POOL_PATH"
+  # QEMU runs as libvirt-qemu: it must reach the volumes. A clone under a closed directory
+  # (/root, say) gets a system path instead, recorded for libvirtDefaults() and `env`.
+  if id libvirt-qemu >/dev/null 2>&1 && ! runuser -u libvirt-qemu -- test -x "$LV_POOL_PATH"; then
+    [ -z "${DAGGER_LIBVIRT_POOL_PATH:-}" ] ||
+      svc_die "user libvirt-qemu cannot reach DAGGER_LIBVIRT_POOL_PATH=$LV_POOL_PATH (a parent directory is closed)"
+    svc_log "user libvirt-qemu cannot reach $LV_POOL_PATH; using $LV_FALLBACK_POOL_PATH instead"
+    LV_POOL_PATH="$LV_FALLBACK_POOL_PATH"
+    mkdir -p "$LV_POOL_PATH"
+    echo "$LV_POOL_PATH" >"$LV_POOL_PATH_FILE"
+  fi
   if xml="$(lv_virsh pool-dumpxml "$LV_POOL" 2>/dev/null)"; then
     target="$(sed -n 's:.*<path>\(.*\)</path>.*:\1:p' <<<"$xml" | head -n 1)"
     if [ "$target" != "$LV_POOL_PATH" ]; then
-      svc_die "storage pool $LV_POOL exists with target $target, not $LV_POOL_PATH. Set DAGGER_LIBVIRT_POOL_PATH=$target (and the node's provisioning.libvirt.poolPath), or remove the pool: virsh pool-destroy $LV_POOL; virsh pool-undefine $LV_POOL"
+      # The pool is the system's, the path a clone's: a pool left by a clone that is gone (or
+      # that holds nothing) moves here; one still in use elsewhere is not taken over.
+      local vols=""
+      [ ! -d "$target" ] || vols="$(lv_virsh vol-list "$LV_POOL" 2>/dev/null || true)"
+      if [ -n "$vols" ]; then
+        svc_die "storage pool $LV_POOL exists with target $target (holding volumes), not $LV_POOL_PATH. Set DAGGER_LIBVIRT_POOL_PATH=$target, or remove that pool: virsh pool-destroy $LV_POOL; virsh pool-undefine $LV_POOL"
+      fi
+      svc_log "storage pool $LV_POOL had target $target (gone or empty); moving it to $LV_POOL_PATH"
+      lv_virsh pool-destroy "$LV_POOL" >/dev/null 2>&1 || true
+      lv_virsh pool-undefine "$LV_POOL" >/dev/null || svc_die "pool-undefine $LV_POOL failed"
+      lv_virsh pool-define-as "$LV_POOL" dir --target "$LV_POOL_PATH" >/dev/null ||
+        svc_die "pool-define-as $LV_POOL failed"
     fi
   else
     svc_log "defining dir pool $LV_POOL at $LV_POOL_PATH"
     lv_virsh pool-define-as "$LV_POOL" dir --target "$LV_POOL_PATH" >/dev/null ||
       svc_die "pool-define-as $LV_POOL failed"
   fi
-  mkdir -p "$LV_POOL_PATH"
   lv_virsh pool-build "$LV_POOL" >/dev/null 2>&1 || true
   if ! lv_pool_active "$LV_POOL"; then
     lv_virsh pool-start "$LV_POOL" >/dev/null || svc_die "pool-start $LV_POOL failed"
   fi
   lv_virsh pool-autostart "$LV_POOL" >/dev/null || true
-  # QEMU runs as libvirt-qemu: it must reach the volumes.
-  if id libvirt-qemu >/dev/null 2>&1 && ! runuser -u libvirt-qemu -- test -x "$LV_POOL_PATH"; then
-    svc_die "user libvirt-qemu cannot reach $LV_POOL_PATH (a parent directory is closed); set DAGGER_LIBVIRT_POOL_PATH to a path it can reach"
-  fi
 }
 
 # Output is captured before grep: with pipefail, grep -q closing the pipe early fails the pipeline.

@@ -37,16 +37,23 @@ export function libvirtDefaults(env: NodeJS.ProcessEnv = process.env): LibvirtSe
   return {
     uri: env.DAGGER_LIBVIRT_URI ?? 'qemu:///system',
     pool: env.DAGGER_LIBVIRT_POOL ?? 'dagger',
-    poolPath: resolve(env.DAGGER_LIBVIRT_POOL_PATH ?? join(servicesDir, 'libvirt', 'pool')),
-    network: env.DAGGER_LIBVIRT_NETWORK ?? fallbackNetwork(servicesDir) ?? 'default',
+    poolPath: resolve(
+      env.DAGGER_LIBVIRT_POOL_PATH ??
+        recorded(servicesDir, 'pool-path') ??
+        join(servicesDir, 'libvirt', 'pool'),
+    ),
+    network: env.DAGGER_LIBVIRT_NETWORK ?? recorded(servicesDir, 'network') ?? 'default',
     domainType: domainType === 'qemu' ? 'qemu' : 'kvm',
   };
 }
 
-/** The isolated network the script names when libvirt's NAT network cannot run on this machine. */
-function fallbackNetwork(servicesDir: string): string | undefined {
+/**
+ * A fallback the script chose and recorded: `network` when libvirt's NAT network cannot run here,
+ * `pool-path` when QEMU cannot reach the clone's .services directory.
+ */
+function recorded(servicesDir: string, name: 'network' | 'pool-path'): string | undefined {
   try {
-    return readFileSync(join(servicesDir, 'libvirt', 'network'), 'utf8').trim() || undefined;
+    return readFileSync(join(servicesDir, 'libvirt', name), 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compilePlan, type HostPlanInput, type VmPlanInput } from '../../../infra/plans/index.js';
@@ -327,6 +327,28 @@ describe('libvirtDefaults: the same values as scripts/services/libvirt.sh', () =
         DAGGER_LIBVIRT_DOMAIN_TYPE: 'kvm',
       }),
     ).toEqual({ uri: 'test:///default', pool: 'p', poolPath: '/p', network: 'n', domainType: 'kvm' });
+  });
+
+  test('fallbacks the script recorded under the services dir: pool-path and network', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dagger-services-'));
+    try {
+      mkdirSync(join(dir, 'libvirt'));
+      writeFileSync(join(dir, 'libvirt', 'pool-path'), '/var/lib/dagger-libvirt/pool\n');
+      writeFileSync(join(dir, 'libvirt', 'network'), 'dagger-isolated\n');
+      expect(libvirtDefaults({ DAGGER_SERVICES_DIR: dir })).toMatchObject({
+        poolPath: '/var/lib/dagger-libvirt/pool',
+        network: 'dagger-isolated',
+      });
+      expect(
+        libvirtDefaults({
+          DAGGER_SERVICES_DIR: dir,
+          DAGGER_LIBVIRT_POOL_PATH: '/p',
+          DAGGER_LIBVIRT_NETWORK: 'n',
+        }),
+      ).toMatchObject({ poolPath: '/p', network: 'n' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the pool path defaults to <repo>/.services/libvirt/pool', () => {
