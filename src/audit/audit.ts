@@ -160,7 +160,10 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
   };
   const notices: Notice[] = [];
   const ordered: OrderedEvent[] = [];
-  const derivedLedger: LedgerRecord[] = [];
+  /** Records the processor derived; compared with the stored ledger as they come. */
+  let derivedLedger = 0;
+  /** The derived records within the stored ledger, kept only for the read models. */
+  const keptLedger: LedgerRecord[] = [];
   let eventsVerified = 0;
   let stateRootsChecked = 0;
   let forks: ForkReport[] = [];
@@ -277,7 +280,14 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
             payloads: o.event.body.payloads,
           })),
         );
-        for (const r of outcome.records) derivedLedger.push(r);
+        for (const r of outcome.records) {
+          const i = derivedLedger++;
+          const stored = ledger[i];
+          if (!stored) continue; // beyond the stored ledger: it is a prefix
+          if (options.readModels) keptLedger.push(r);
+          if (compareLedger(stored, i, r, mismatch) && r.event.type === 'StateRootComputed')
+            stateRootsChecked++;
+        }
         return outcome.membership;
       },
     });
@@ -384,23 +394,15 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
       compareOrdered(stored, i, o ? orderedRecord(o, chain.head) : null, mismatch);
     }
 
-    // ---- compare the ledger and its state roots
-    for (let i = 0; i < Math.max(ledger.length, derivedLedger.length); i++) {
-      const stored = ledger[i];
-      if (!stored) break;
-      const derived = derivedLedger[i];
-      if (compareLedger(stored, i, derived ?? null, mismatch) && derived?.event.type === 'StateRootComputed')
-        stateRootsChecked++;
-      if (i % 4096 === 0) progress('ledger', i, ledger.length);
-    }
+    // ---- the ledger and its state roots were compared as the processor derived them; what is
+    // stored beyond that derives from nothing
+    for (let i = derivedLedger; i < ledger.length; i++) compareLedger(ledger[i]!, i, null, mismatch);
     progress('ledger', ledger.length, ledger.length);
 
     if (options.readModels) {
       progress('read-models', 0, 1);
-      readModels = await options.readModels(
-        genesis,
-        derivedLedger.slice(0, Math.min(ledger.length, derivedLedger.length)),
-        (m) => mismatch(m.kind, m.stream, m.position, m.detail),
+      readModels = await options.readModels(genesis, keptLedger, (m) =>
+        mismatch(m.kind, m.stream, m.position, m.detail),
       );
       progress('read-models', 1, 1);
     }
@@ -433,8 +435,8 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     };
     const ledgerCmp = {
       stored: ledger.length,
-      derived: derivedLedger.length,
-      storedIsPrefix: ledger.length < derivedLedger.length,
+      derived: derivedLedger,
+      storedIsPrefix: ledger.length < derivedLedger,
     };
     return {
       ok: mismatchCount === 0,
@@ -443,7 +445,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
       eventsVerified,
       shadowGraphEvents,
       orderedEvents: Math.min(consensus.length, ordered.length),
-      ledgerEvents: Math.min(ledger.length, derivedLedger.length),
+      ledgerEvents: Math.min(ledger.length, derivedLedger),
       stateRootsChecked,
       consensus: consensusCmp,
       ledger: ledgerCmp,
