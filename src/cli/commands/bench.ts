@@ -198,4 +198,69 @@ export function registerBench(program: Command, io: CliIo): void {
       if (tty) io.err('\r\x1b[2K');
       io.out(opts.json ? `${JSON.stringify(report)}\n` : formatStoreBenchReport(report));
     });
+  bench
+    .command('provision')
+    .description(
+      'plan compile time per VM, then create -> running on a real libvirt: one VM, then --vms at once on one host',
+    )
+    .option('--vms <n>', 'VMs created at once (64 MiB, 1 GiB, blank disk)', intInRange(1, 100), 20)
+    .option('--nodes <n>', 'in-process nodes (memory bus, SQLite)', intInRange(1, 16), 4)
+    .option('--port <port>', 'first API port; node i listens on port+i', intInRange(1, 65_535), 31_500)
+    .option('--libvirt-uri <uri>', 'libvirt to run the VMs on (DAGGER_LIBVIRT_URI, default qemu:///system)')
+    .option('--libvirt-pool <name>', 'storage pool (DAGGER_LIBVIRT_POOL, default dagger)')
+    .option('--libvirt-network <name>', 'VM network (DAGGER_LIBVIRT_NETWORK, default default)')
+    .addOption(
+      new Option('--libvirt-domain-type <type>', 'kvm or qemu (DAGGER_LIBVIRT_DOMAIN_TYPE)').choices([
+        'kvm',
+        'qemu',
+      ]),
+    )
+    .option('--json', 'print one JSON object on stdout and nothing else')
+    .action(
+      async (
+        opts: {
+          vms: number;
+          nodes: number;
+          port: number;
+          libvirtUri?: string;
+          libvirtPool?: string;
+          libvirtNetwork?: string;
+          libvirtDomainType?: string;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const { libvirtSettings, LibvirtSettingsError } = await import('../../devnet/libvirt-settings.js');
+        const { libvirtDefaults } = await import('../../provisioning/index.js');
+        let libvirt;
+        try {
+          libvirt = libvirtSettings(opts.libvirtUri ?? libvirtDefaults().uri, {
+            pool: opts.libvirtPool,
+            network: opts.libvirtNetwork,
+            domainType: opts.libvirtDomainType,
+          });
+        } catch (err) {
+          if (err instanceof LibvirtSettingsError) return cmd.error(`error: ${err.message}`);
+          throw err;
+        }
+        const { runProvisionBench, formatProvisionReport } = await import('../../bench/provision.js');
+        const tty = io.stderrIsTTY;
+        const report = await runProvisionBench({
+          vms: opts.vms,
+          nodes: opts.nodes,
+          port: opts.port,
+          libvirt,
+          ...(tty
+            ? {
+                onProgress: (p: { phase: string; running: number; total: number; elapsedSec: number }) =>
+                  io.err(
+                    `\r\x1b[2K${p.phase}: running ${p.running}/${p.total} after ${p.elapsedSec.toFixed(1)} s`,
+                  ),
+              }
+            : {}),
+        });
+        if (tty) io.err('\r\x1b[2K');
+        io.out(opts.json ? `${JSON.stringify(report)}\n` : formatProvisionReport(report));
+      },
+    );
 }
