@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { sha256, strictVerifier } from '../../domain/crypto/index.js';
 import { judgeEnvelope, type PayloadError } from '../../domain/payloads/envelope.js';
+import { type PackedBytes, packBytes, transferOf, unpackBytes } from '../shared/packed-bytes.js';
 
 /**
  * Request bodies judged off the event loop: JSON, shape, size, schema and the strict signature,
@@ -45,10 +46,31 @@ export interface BodyJudge {
   close(): Promise<void>;
 }
 
-/** What the pool needs of a worker thread; tests pass an in-thread stand-in. */
+/** A batch's verdicts as they cross threads: a payload id or an error each; good bodies' bytes packed. */
+export interface PackedVerdicts {
+  readonly verdicts: readonly (string | PayloadError)[];
+  readonly bytes: PackedBytes;
+}
+
+export function packVerdicts(results: readonly JudgedBody[]): PackedVerdicts {
+  return {
+    verdicts: results.map((r) => (r.ok ? r.payloadId : r.error)),
+    bytes: packBytes(results.flatMap((r) => (r.ok ? [r.bytes] : []))),
+  };
+}
+
+export function unpackVerdicts(packed: PackedVerdicts): JudgedBody[] {
+  const bytes = unpackBytes(packed.bytes);
+  let next = 0;
+  return packed.verdicts.map((v) =>
+    typeof v === 'string' ? { ok: true, payloadId: v, bytes: bytes[next++]! } : { ok: false, error: v },
+  );
+}
+
+/** What the pool needs of a worker thread (bodies in, verdicts out, packed); tests pass an in-thread stand-in. */
 export interface JudgeWorker {
-  postMessage(batch: Uint8Array[]): void;
-  on(event: 'message', listener: (results: JudgedBody[]) => void): void;
+  postMessage(batch: PackedBytes, transfer: ArrayBuffer[]): void;
+  on(event: 'message', listener: (results: PackedVerdicts) => void): void;
   on(event: 'error', listener: (error: Error) => void): void;
   terminate(): Promise<number>;
 }
@@ -73,7 +95,8 @@ export class JudgePool implements BodyJudge {
   constructor(workers: readonly JudgeWorker[]) {
     this.slots = workers.map((worker) => {
       const slot: Slot = { worker, inFlight: [] };
-      worker.on('message', (results) => {
+      worker.on('message', (packed) => {
+        const results = unpackVerdicts(packed);
         const batch = slot.inFlight.shift();
         batch?.forEach((job, i) => job.resolve(results[i] ?? MALFORMED));
       });
@@ -112,7 +135,8 @@ export class JudgePool implements BodyJudge {
     for (let i = 0; i * per < jobs.length; i++) {
       const part = jobs.slice(i * per, (i + 1) * per);
       slots[i]!.inFlight.push(part);
-      slots[i]!.worker.postMessage(part.map((j) => j.raw));
+      const packed = packBytes(part.map((j) => j.raw));
+      slots[i]!.worker.postMessage(packed, transferOf(packed));
     }
   }
 

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { unpackBytes } from '../shared/packed-bytes.js';
 import { EventStoreError, WrongExpectedRevisionError } from './event-store.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 import type { WriterInit, WriterReply, WriterRequest, WireError } from './sqlite-writer.js';
@@ -33,7 +34,9 @@ port.on('message', (m: WriterRequest) => {
     return;
   }
   // append runs its transaction synchronously, so the next message waits for this commit.
-  store!.append(m.streamId, m.events, m.expected).then(
+  const data = unpackBytes(m.data);
+  const events = m.events.map((e, i) => ({ ...e, data: data[i]! }));
+  store!.append(m.streamId, events, m.expected).then(
     (result) => port.postMessage({ id: m.id, result } satisfies WriterReply),
     (error: unknown) => port.postMessage({ id: m.id, error: toWire(error) } satisfies WriterReply),
   );

@@ -11,6 +11,7 @@ import {
   type NewEvent,
   WrongExpectedRevisionError,
 } from './event-store.js';
+import { type PackedBytes, packBytes, transferOf } from '../shared/packed-bytes.js';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store.js';
 
 /**
@@ -40,7 +41,9 @@ export type WriterRequest =
       readonly close?: false;
       readonly id: number;
       readonly streamId: string;
-      readonly events: readonly NewEvent[];
+      /** The events without their data, which travels packed in `data`, in the same order. */
+      readonly events: readonly Omit<NewEvent, 'data'>[];
+      readonly data: PackedBytes;
       readonly expected: ExpectedRevision;
     }
   | { readonly close: true };
@@ -74,6 +77,7 @@ export class SqliteWriterThread implements StreamAppender {
   private readonly inFlight = new Map<number, InFlight>();
   private nextId = 0;
   private failure: EventStoreError | null = null;
+  private closing = false;
   private readonly exited: Promise<void>;
 
   private constructor(private readonly worker: Worker) {
@@ -82,6 +86,7 @@ export class SqliteWriterThread implements StreamAppender {
       if (!('id' in m)) return;
       const waiting = this.inFlight.get(m.id);
       this.inFlight.delete(m.id);
+      if (this.inFlight.size === 0 && !this.closing) worker.unref();
       if ('result' in m) waiting?.resolve(m.result);
       else waiting?.reject(fromWire(m.error));
     });
@@ -126,25 +131,32 @@ export class SqliteWriterThread implements StreamAppender {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
+      // Referenced only while an append waits on it, so that an idle writer never holds the process.
+      if (this.inFlight.size === 0) this.worker.ref();
       this.inFlight.set(id, { resolve, reject });
+      const data = packBytes(events.map((e) => e.data));
       const request: WriterRequest = {
         id,
         streamId,
         events: events.map((e) => ({
           eventId: e.eventId,
           type: e.type,
-          data: e.data,
           ...(e.metadata ? { metadata: e.metadata } : {}),
         })),
+        data,
         expected,
       };
-      this.worker.postMessage(request);
+      this.worker.postMessage(request, transferOf(data));
     });
   }
 
   /** Lets the appends already sent commit, then stops the thread and closes its connection. */
   async close(): Promise<void> {
-    if (!this.failure) this.worker.postMessage({ close: true } satisfies WriterRequest);
+    this.closing = true;
+    if (!this.failure) {
+      this.worker.ref();
+      this.worker.postMessage({ close: true } satisfies WriterRequest);
+    }
     await this.exited;
   }
 

@@ -6,25 +6,30 @@ import {
   JudgePool,
   type JudgedBody,
   type JudgeWorker,
+  packVerdicts,
+  type PackedVerdicts,
 } from '../../../src/api/judge-pool.js';
+import { type PackedBytes, unpackBytes } from '../../../src/shared/packed-bytes.js';
 import { vmCreate } from './fakes.js';
+import { tsWorker } from './ts-thread.js';
 
 /** An in-thread stand-in for a worker thread: answers each batch on a later turn, in order. */
 class FakeWorker implements JudgeWorker {
   readonly batches: number[] = [];
-  private onMessage: ((r: JudgedBody[]) => void) | null = null;
+  private onMessage: ((r: PackedVerdicts) => void) | null = null;
   private onError: ((e: Error) => void) | null = null;
   crashNext = false;
   terminated = false;
-  postMessage(batch: Uint8Array[]): void {
+  postMessage(packed: PackedBytes): void {
+    const batch = unpackBytes(packed);
     this.batches.push(batch.length);
     const copies = batch.map((b) => b.slice());
     setTimeout(() => {
       if (this.crashNext) this.onError?.(new Error('worker died'));
-      else this.onMessage?.(copies.map(judgeBody));
+      else this.onMessage?.(packVerdicts(copies.map(judgeBody)));
     }, 2);
   }
-  on(event: 'message' | 'error', listener: ((r: JudgedBody[]) => void) & ((e: Error) => void)): void {
+  on(event: 'message' | 'error', listener: ((r: PackedVerdicts) => void) & ((e: Error) => void)): void {
     if (event === 'message') this.onMessage = listener;
     else this.onError = listener;
   }
@@ -87,6 +92,26 @@ describe('JudgePool', () => {
     expect(worker.batches.length).toBe(sent);
     await pool.close();
   });
+
+  it('real worker threads: the packed bodies and verdicts cross intact, bytes included', async () => {
+    const threads = [
+      tsWorker('src/api/judge-worker.ts', undefined),
+      tsWorker('src/api/judge-worker.ts', undefined),
+    ];
+    const pool = new JudgePool(threads as unknown as JudgeWorker[]);
+    const answered = [0, 0];
+    threads.forEach((t, i) => t.on('message', () => answered[i]!++));
+    const results = await Promise.all(bodies.map((b) => pool.judge(b.raw)));
+    expect(answered).toEqual([1, 1]);
+    expect(results.map(outcome)).toEqual(bodies.map(expected));
+    expect(results.map((r) => (r.ok ? [...r.bytes] : r.error))).toEqual(
+      bodies.map((b) => {
+        const r = judgeBody(b.raw);
+        return r.ok ? [...r.bytes] : r.error;
+      }),
+    );
+    await pool.close();
+  }, 30_000);
 
   it('judges inline when no compiled worker is there (as under ts-jest) or threads is 0', async () => {
     for (const threads of [0, 2]) {

@@ -35,3 +35,4 @@ process.stdout.write('finished\n');
 await intake.close();
 await outbox.close();
 await store.close();
+process.stdout.write('closed\n');

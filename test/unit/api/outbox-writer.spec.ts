@@ -101,6 +101,23 @@ describe('the intake outbox with a SQLite writer thread', () => {
     expect(acked.filter((id) => !ids.has(id))).toEqual([]);
   }, 60_000);
 
+  it('an idle writer thread does not hold the process, and one with appends or a close under way does', async () => {
+    const path = join(dir, 'events.sqlite');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/unit/api/outbox-crash-child.ts', path, '50'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const lines: string[] = [];
+    const code = new Promise((resolve) => child.once('exit', resolve));
+    for await (const line of createInterface({ input: child.stdout })) lines.push(line);
+    expect(await code).toBe(0);
+    expect(lines.slice(-2)).toEqual(['finished', 'closed']);
+    expect((await storedIds(path)).size).toBe(50);
+  }, 60_000);
+
   it('process killed (SIGKILL) mid-stream: every id acknowledged before the kill is in the file after reopening', async () => {
     const path = join(dir, 'events.sqlite');
     const child = spawn(
