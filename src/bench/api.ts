@@ -24,6 +24,8 @@ export interface ApiBenchOptions {
   readonly target?: ApiBenchTarget;
   /** intake only (one-node runs a node on a SQLite file). */
   readonly store?: ApiBenchStore;
+  /** intake only: the outbox appends in its SQLite writer thread (default) or on the event loop. */
+  readonly outboxWriter?: 'thread' | 'inline';
   /** The app's judge worker threads. Default 1. */
   readonly judgeThreads?: number;
   readonly payloads: number;
@@ -61,6 +63,8 @@ export interface ApiBenchReport {
   readonly envelopeBytes: number;
   readonly cores: number;
   readonly store: ApiBenchStore;
+  /** intake only: where the outbox's appends ran (inline when the store has no writer thread). */
+  readonly outboxWriter?: 'thread' | 'inline';
   /** one-node only: the ledger and read models behind the API during and after the run. */
   readonly node?: OneNodeReport;
 }
@@ -175,6 +179,7 @@ interface TargetReport {
   readonly published: number;
   readonly serverCpuUs: number;
   readonly eventLoopUtilization: number;
+  readonly outboxWriter?: 'thread' | 'inline';
   readonly node?: OneNodeReport;
 }
 
@@ -251,7 +256,9 @@ async function intakeTarget(
   const store = await openEventStore(
     kind === 'sqlite' ? `sqlite:${join(dir, 'events.sqlite')}` : 'sqlite::memory:',
   );
-  const outbox = await EventStoreIntakeOutbox.open(store);
+  const outbox = await EventStoreIntakeOutbox.open(store, Date.now, {
+    writerThread: options.outboxWriter !== 'inline',
+  });
   let appends = 0;
   const counted = {
     append: (items: Parameters<typeof outbox.append>[0]) => {
@@ -302,6 +309,7 @@ async function intakeTarget(
       published,
       serverCpuUs: measured.cpuUs,
       eventLoopUtilization: measured.elu,
+      outboxWriter: outbox.writesInThread ? 'thread' : 'inline',
     },
   };
 }
@@ -436,6 +444,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     envelopeBytes: Buffer.byteLength(bodies[0] ?? ''),
     cores: availableParallelism(),
     store: options.target === 'one-node' ? 'sqlite' : kind,
+    ...(target.outboxWriter ? { outboxWriter: target.outboxWriter } : {}),
     ...(target.node ? { node: target.node } : {}),
   };
 }

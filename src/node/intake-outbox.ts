@@ -24,8 +24,12 @@ export class EventStoreIntakeOutbox implements IntakeOutbox {
    * The outbox of a node's store. On a SQLite file its appends (and their fsync) run in a writer
    * thread off the event loop; `close` stops that thread.
    */
-  static async open(store: EventStore, now: () => number = Date.now): Promise<EventStoreIntakeOutbox> {
-    const writer = await SqliteWriterThread.for(store);
+  static async open(
+    store: EventStore,
+    now: () => number = Date.now,
+    options: { readonly writerThread?: boolean } = {},
+  ): Promise<EventStoreIntakeOutbox> {
+    const writer = options.writerThread === false ? null : await SqliteWriterThread.for(store);
     return new EventStoreIntakeOutbox(store, now, writer ?? store);
   }
 
@@ -74,6 +78,11 @@ export class EventStoreIntakeOutbox implements IntakeOutbox {
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /** True when appends run in a writer thread rather than on the store's own connection. */
+  get writesInThread(): boolean {
+    return this.writer !== this.store;
   }
 
   /** Waits for the appends under way and stops the writer thread, if any (not the store). */

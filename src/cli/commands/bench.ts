@@ -146,6 +146,14 @@ export function registerBench(program: Command, io: CliIo): void {
         .choices(['sqlite', 'sqlite-memory'])
         .default('sqlite'),
     )
+    .addOption(
+      new Option(
+        '--outbox-writer <where>',
+        'intake: the outbox appends in a SQLite writer thread or on the event loop',
+      )
+        .choices(['thread', 'inline'])
+        .default('thread'),
+    )
     .option('--json', 'print one JSON object on stdout and nothing else')
     .action(
       async (opts: {
@@ -155,12 +163,14 @@ export function registerBench(program: Command, io: CliIo): void {
         judgeThreads: number;
         store: 'sqlite' | 'sqlite-memory';
         target: 'intake' | 'one-node';
+        outboxWriter: 'thread' | 'inline';
         json?: boolean;
       }) => {
         const { runApiBench } = await import('../../bench/api.js');
         const tty = io.stderrIsTTY;
         const report = await runApiBench({
           target: opts.target,
+          outboxWriter: opts.outboxWriter,
           payloads: opts.payloads,
           concurrency: opts.concurrency,
           signers: opts.signers,

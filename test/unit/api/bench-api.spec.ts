@@ -12,6 +12,8 @@ describe('dagger bench api', () => {
     expect(r.p50Ms).not.toBeNull();
     expect(r.perSecond).toBeGreaterThan(0);
     expect(r.node).toBeUndefined();
+    // Under ts-jest there is no compiled writer thread: the outbox says it appended inline.
+    expect(r.outboxWriter).toBe('inline');
   });
 
   it('one-node: a node orders, decides and projects every accepted envelope, and the projection lag is measured', async () => {
