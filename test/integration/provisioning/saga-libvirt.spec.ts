@@ -58,8 +58,8 @@ describe('the provisioning saga on a real libvirtd', () => {
     );
 
   /**
-   * Submits the request, then waits until every node shows `status` for it (and `reason`, for a
-   * resize, whose status does not change until its report); returns the views.
+   * Submits the request, then waits until every node shows `status` for it and, with `reason`,
+   * the operator's report of it (a resize keeps its status until then); returns the views.
    */
   const step = async (
     payload: Record<string, unknown> & { type: string; vmId: string },
@@ -104,7 +104,11 @@ describe('the provisioning saga on a real libvirtd', () => {
   it('create -> running -> resize -> stop -> start -> destroy, each status on every node and in libvirt', async () => {
     const vmId = `${TAG}-life`;
     const domain = `dagger-${vmId}`;
-    const created = await step({ type: 'vm.create', vmId, name: 'life', ...SMALL }, 'running');
+    const created = await step(
+      { type: 'vm.create', vmId, name: 'life', ...SMALL },
+      'running',
+      new RegExp(`^${domain} created and started$`),
+    );
     expect(new Set(created.views.map((v) => v.hostId)).size).toBe(1);
     expect(domstate(domain)).toBe('running');
     expect(volumesWithPrefix(`${domain}-`).sort()).toEqual([`${domain}-cloudinit.iso`, `${domain}-root`]);
@@ -121,13 +125,13 @@ describe('the provisioning saga on a real libvirtd', () => {
       new RegExp(`Capacity:\\s+${2 * 2 ** 30} bytes`),
     );
 
-    await step({ type: 'vm.stop', vmId }, 'stopped');
+    await step({ type: 'vm.stop', vmId }, 'stopped', new RegExp(`^${domain} stopped$`));
     expect(domstate(domain)).toBe('shut off');
 
-    await step({ type: 'vm.start', vmId }, 'running');
+    await step({ type: 'vm.start', vmId }, 'running', new RegExp(`^${domain} started$`));
     expect(domstate(domain)).toBe('running');
 
-    await step({ type: 'vm.destroy', vmId }, 'destroyed');
+    await step({ type: 'vm.destroy', vmId }, 'destroyed', /and its volumes removed/);
     expect(domstate(domain)).toBeNull();
     noLeftovers(vmId);
   });
