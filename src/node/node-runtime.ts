@@ -403,15 +403,17 @@ export class NodeRuntime {
   private async onPayloads(batch: readonly Delivery[]): Promise<void> {
     const payloads = batch.map((d) => d.value);
     if (!this.running) throw new NodeRuntimeError('NOT_RUNNING', 'node stopping');
-    const included = payloads.map(
-      (p) => new Promise<void>((resolve, reject) => this.inclusion.set(p, { resolve, reject })),
+    // Handled from the start: stop() may reject the waiters while submit is still queued.
+    const included = Promise.all(
+      payloads.map((p) => new Promise<void>((resolve, reject) => this.inclusion.set(p, { resolve, reject }))),
     );
+    included.catch(() => undefined);
     await this.serial(() => {
       this.stats.payloadsIn += payloads.length;
       this.node.submit(payloads);
     });
     // Commit only once an own persisted event holds every payload of the batch.
-    await Promise.all(included);
+    await included;
   }
 
   private resubmitOverdue(): void {

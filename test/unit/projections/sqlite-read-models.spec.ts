@@ -127,14 +127,12 @@ describe('SQLite read models specifics', () => {
     expect(existsSync(join(dir, 'read-models.sqlite'))).toBe(false);
   });
 
-  test('projects at least 5,000 ledger records per second in batches of 500', async () => {
+  // Its rate is a benchmark (docs/BENCHMARKS.md, "Read models"), not asserted here.
+  test('projects 12,000 ledger records in batches of 500 up to the last checkpoint', async () => {
     const records = busyLedger({ vms: 2000, hosts: 20, owners: 200 }).slice(0, 12_000);
     const rm = await open();
-    const started = performance.now();
     for (let i = 0; i < records.length; i += 500) await rm.project(records.slice(i, i + 500));
-    const perSecond = records.length / ((performance.now() - started) / 1000);
     expect(await rm.checkpoint()).toBe(records.length - 1);
-    expect(perSecond).toBeGreaterThan(5000);
   });
 
   test('host use, account usage and VMs equal what the processor derives (evolve) from the same ledger', async () => {
