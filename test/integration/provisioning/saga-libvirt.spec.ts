@@ -11,6 +11,7 @@ import {
   exited,
   LIBVIRT,
   type LibvirtNet,
+  poolDir,
   requireLibvirt,
   startProcess,
   stopProcess,
@@ -171,7 +172,7 @@ describe('the provisioning saga on a real libvirtd', () => {
     // The kill must land between the first volume and the running domain; a race lost is retried.
     for (let tries = 1; tries <= 3; tries++) {
       vmId = `${TAG}-kill${tries}`;
-      const root = join(LIBVIRT.poolPath, `dagger-${vmId}-root`);
+      const root = join(poolDir(), `dagger-${vmId}-root`);
       requestId = await submit(net.urls[1]!, alice, { type: 'vm.create', vmId, name: 'kill', ...SMALL });
       const seen = await waitFor(
         `${root} to appear`,

@@ -35,6 +35,13 @@ export function requireLibvirt(): void {
   }
 }
 
+/** The pool's directory as libvirt has it (what LIBVIRT.poolPath should be). */
+export function poolDir(): string {
+  const path = /<target>\s*<path>([^<]+)<\/path>/.exec(virsh(['pool-dumpxml', LIBVIRT.pool]))?.[1];
+  if (!path) throw new Error(`pool ${LIBVIRT.pool} has no target path`);
+  return path;
+}
+
 /** `running`, `shut off`, ... or null when the domain does not exist. */
 export function domstate(name: string): string | null {
   try {
