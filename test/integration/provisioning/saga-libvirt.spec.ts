@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers of the API under test */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { openEventStore } from '../../../src/eventstore/open.js';
@@ -95,6 +95,7 @@ describe('the provisioning saga on a real libvirtd', () => {
 
   afterAll(async () => {
     await Promise.all((net?.procs ?? []).map((p) => stopProcess(p)));
+    if (net) rmSync(net.dir, { recursive: true, force: true });
     const swept = await sweep(PREFIX);
     if (swept.domains.length + swept.volumes.length > 0)
       console.warn(`afterAll removed leftovers of this suite: ${JSON.stringify(swept)}`);
