@@ -5,7 +5,7 @@ import type { VmOperation } from '../../domain/processor/events.js';
 import type { CompiledPlan, HostPlanInput } from '../../infra/plans/index.js';
 import type { ActualState, Applier, AppliedVm, ApplyResult } from './applier.js';
 import { ApplierError } from './errors.js';
-import type { LibvirtSettings } from './libvirt-defaults.js';
+import { hostWithSettings, type LibvirtSettings } from './libvirt-defaults.js';
 import {
   domainXml,
   type LibvirtPlan,
@@ -89,15 +89,7 @@ export class LibvirtApplier implements Applier {
 
   /** The host as plans for this applier are compiled: its URI, pool, network and domain type. */
   planInput(host: HostPlanInput): HostPlanInput {
-    const c = this.config;
-    return {
-      hostId: host.hostId,
-      libvirtUri: c.uri,
-      pool: c.pool,
-      poolPath: c.poolPath,
-      network: c.network,
-      domainType: c.domainType,
-    };
+    return hostWithSettings(this.config, host);
   }
 
   async apply(plan: CompiledPlan, operation: VmOperation, vm: AppliedVm): Promise<ApplyResult> {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { HostPlanInput } from '../../infra/plans/index.js';
 
 /** What the libvirt applier talks to on a host. */
 export interface LibvirtSettings {
@@ -14,6 +15,18 @@ export interface LibvirtSettings {
   readonly network: string;
   /** `kvm` where /dev/kvm is usable, `qemu` (TCG) otherwise. */
   readonly domainType: 'kvm' | 'qemu';
+}
+
+/** The host as plans for an applier with these settings are compiled: their URI, pool, network, type. */
+export function hostWithSettings(settings: LibvirtSettings, host: HostPlanInput): HostPlanInput {
+  return {
+    hostId: host.hostId,
+    libvirtUri: settings.uri,
+    pool: settings.pool,
+    poolPath: settings.poolPath,
+    network: settings.network,
+    domainType: settings.domainType,
+  };
 }
 
 /** The repository root: the nearest directory above this module with a package.json. */

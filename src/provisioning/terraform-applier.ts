@@ -6,7 +6,7 @@ import type { CompiledPlan, HostPlanInput } from '../../infra/plans/index.js';
 import { canonicalJson } from '../../infra/plans/index.js';
 import type { ActualState, Applier, AppliedVm, ApplyResult } from './applier.js';
 import { ApplierError } from './errors.js';
-import type { LibvirtSettings } from './libvirt-defaults.js';
+import { hostWithSettings, type LibvirtSettings } from './libvirt-defaults.js';
 
 /** The node's terraform settings (ProvisioningConfig.terraform, defaults filled in). */
 export interface TerraformApplierConfig extends LibvirtSettings {
@@ -98,15 +98,7 @@ export class TerraformApplier implements Applier {
   }
 
   planInput(host: HostPlanInput): HostPlanInput {
-    const c = this.config;
-    return {
-      hostId: host.hostId,
-      libvirtUri: c.uri,
-      pool: c.pool,
-      poolPath: c.poolPath,
-      network: c.network,
-      domainType: c.domainType,
-    };
+    return hostWithSettings(this.config, host);
   }
 
   dirOf(stackName: string): string {
