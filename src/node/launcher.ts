@@ -63,8 +63,26 @@ export function loadNodeConfig(file: string): NodeConfig {
     genesis: resolve(base, raw.genesis!),
     key: resolve(base, raw.key!),
     dataDir: resolve(base, raw.dataDir!),
-    ...(raw.provisioning?.plansDir
-      ? { provisioning: { ...raw.provisioning, plansDir: resolve(base, raw.provisioning.plansDir) } }
+    ...(raw.provisioning ? { provisioning: provisioningPathsFrom(base, raw.provisioning) } : {}),
+  };
+}
+
+/** A config's relative paths are relative to the config file's directory. */
+function provisioningPathsFrom(base: string, p: ProvisioningConfig): ProvisioningConfig {
+  const at = <K extends string>(key: K, path: string | undefined): { [k in K]?: string } =>
+    (path === undefined ? {} : { [key]: resolve(base, path) }) as { [k in K]?: string };
+  return {
+    ...p,
+    ...at('plansDir', p.plansDir),
+    ...(p.libvirt ? { libvirt: { ...p.libvirt, ...at('workDir', p.libvirt.workDir) } } : {}),
+    ...(p.terraform
+      ? {
+          terraform: {
+            ...p.terraform,
+            ...at('workDir', p.terraform.workDir),
+            ...at('providerDir', p.terraform.providerDir),
+          },
+        }
       : {}),
   };
 }

@@ -1,49 +1,24 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { libvirtSettings, LibvirtSettingsError } from '../../devnet/libvirt-settings.js';
 import type { NodeDevnetOptions } from '../../devnet/node-devnet.js';
 import type { CliIo } from '../io.js';
 import { intInRange, nonEmpty } from '../parse.js';
+import {
+  addLibvirtOptions,
+  type LibvirtCliOptions,
+  libvirtOf,
+  withoutLibvirtFlags,
+} from './libvirt-options.js';
 
-export interface DevnetCliOptions extends Omit<NodeDevnetOptions, 'libvirt'> {
-  readonly libvirtUri?: string;
-  readonly libvirtPool?: string;
-  readonly libvirtPoolPath?: string;
-  readonly libvirtNetwork?: string;
-  readonly libvirtDomainType?: string;
-}
+export interface DevnetCliOptions extends Omit<NodeDevnetOptions, 'libvirt'>, LibvirtCliOptions {}
 
 /** The devnet's options, or what is wrong with them; libvirt settings from the flags, then DAGGER_LIBVIRT_*. */
 export function devnetOptionsOf(
   opts: DevnetCliOptions,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): NodeDevnetOptions | string {
-  const { libvirtUri, libvirtPool, libvirtPoolPath, libvirtNetwork, libvirtDomainType, ...rest } = opts;
-  if (libvirtUri === undefined) {
-    const stray = [
-      [libvirtPool, '--libvirt-pool'],
-      [libvirtPoolPath, '--libvirt-pool-path'],
-      [libvirtNetwork, '--libvirt-network'],
-      [libvirtDomainType, '--libvirt-domain-type'],
-    ].find(([v]) => v !== undefined);
-    return stray ? `${stray[1]} needs --libvirt-uri.` : rest;
-  }
-  try {
-    const libvirt = libvirtSettings(
-      libvirtUri,
-      {
-        pool: libvirtPool,
-        poolPath: libvirtPoolPath,
-        network: libvirtNetwork,
-        domainType: libvirtDomainType,
-      },
-      env,
-    );
-    return { ...rest, libvirt };
-  } catch (err) {
-    if (err instanceof LibvirtSettingsError) return err.message;
-    throw err;
-  }
+  const libvirt = libvirtOf(opts, env);
+  return typeof libvirt === 'string' ? libvirt : { ...withoutLibvirtFlags(opts), ...libvirt };
 }
 
 function nonNegative(value: string): number {
@@ -68,7 +43,7 @@ export function validateDevnetOptions(opts: DevnetCliOptions): string | null {
 }
 
 export function registerDevnet(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('devnet')
     .description('run a local network of N nodes with a live view (until Ctrl-C)')
     .option('--nodes <n>', 'members (1..64)', intInRange(1, 64), 4)
@@ -92,20 +67,8 @@ export function registerDevnet(program: Command, io: CliIo): void {
       'synthetic signed vm.create requests per second from throwaway tenants (0: none)',
       nonNegative,
       5,
-    )
-    .option('--libvirt-uri <uri>', 'run the VMs on this libvirt (e.g. qemu:///system); default: none')
-    .option('--libvirt-pool <name>', 'storage pool (DAGGER_LIBVIRT_POOL, default dagger)')
-    .option(
-      '--libvirt-pool-path <dir>',
-      "the pool's directory (DAGGER_LIBVIRT_POOL_PATH, default .services/libvirt/pool)",
-    )
-    .option('--libvirt-network <name>', 'VM network (DAGGER_LIBVIRT_NETWORK, default default)')
-    .addOption(
-      new Option(
-        '--libvirt-domain-type <type>',
-        'kvm, or qemu (TCG) (DAGGER_LIBVIRT_DOMAIN_TYPE, default kvm where /dev/kvm exists)',
-      ).choices(['kvm', 'qemu']),
-    )
+    );
+  addLibvirtOptions(command)
     .addHelpText(
       'after',
       '\nThe network in --data is reused when it exists, so a restart continues the same ledger.\n' +

@@ -1,8 +1,14 @@
 import { Option, type Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { intInRange, nonEmpty } from '../parse.js';
+import {
+  addLibvirtOptions,
+  type LibvirtCliOptions,
+  libvirtOf,
+  withoutLibvirtFlags,
+} from './libvirt-options.js';
 
-interface GenesisCliOptions {
+interface GenesisCliOptions extends LibvirtCliOptions {
   readonly nodes: number;
   readonly out: string;
   readonly network: string;
@@ -14,7 +20,7 @@ interface GenesisCliOptions {
 }
 
 export function registerGenesis(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('genesis')
     .description(
       'write node keys, per-node configs and a genesis file (members, stakes, quotas, consensus settings)',
@@ -31,12 +37,20 @@ export function registerGenesis(program: Command, io: CliIo): void {
     )
     .addOption(
       new Option('--bus <bus>', 'comms bus of the nodes').choices(['memory', 'kafka']).default('kafka'),
+    );
+  addLibvirtOptions(command)
+    .addHelpText(
+      'after',
+      '\nWith --libvirt-uri every host gets that URI and every node config applies plans to it;\n' +
+        'without it nothing touches libvirt: VMs are reported blocked with their plan written.',
     )
     .option('--json', 'print one JSON object on stdout and nothing else')
-    .action(async (opts: GenesisCliOptions) => {
+    .action(async (opts: GenesisCliOptions, cmd: Command) => {
+      const libvirt = libvirtOf(opts);
+      if (typeof libvirt === 'string') return cmd.error(`error: ${libvirt}`);
       const { writeNetwork } = await import('../../node/network-files.js');
       const { genesisHash, networkPrefix } = await import('../../node/genesis.js');
-      const layout = writeNetwork(opts.out, opts);
+      const layout = writeNetwork(opts.out, { ...withoutLibvirtFlags(opts), ...libvirt });
       const summary = {
         genesis: `${opts.out}/genesis.json`,
         genesisHash: genesisHash(layout.genesis),

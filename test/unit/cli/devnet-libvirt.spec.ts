@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { devnetOptionsOf, type DevnetCliOptions } from '../../../src/cli/commands/devnet.js';
 import { libvirtDefaults } from '../../../src/provisioning/index.js';
 import { loadNodeConfig } from '../../../src/node/launcher.js';
@@ -123,5 +123,68 @@ describe('dagger devnet --libvirt-uri', () => {
     const r = await dagger(['devnet', '--nodes', '3', '--data', dir, '--libvirt-uri', 'qemu:///system']);
     expect(r.error).toBeDefined();
     expect(r.err).toContain('host host-0 has libvirt URI none, not qemu:///system');
+  });
+
+  it('dagger genesis --libvirt-uri writes the same: the URI in every host, the settings in every config', async () => {
+    const dir = tempDir();
+    const r = await dagger([
+      'genesis',
+      '--nodes',
+      '2',
+      '--out',
+      dir,
+      '--json',
+      '--libvirt-uri',
+      'qemu:///system',
+      '--libvirt-pool',
+      'vms',
+      '--libvirt-pool-path',
+      '/srv/vms',
+      '--libvirt-network',
+      'lab',
+      '--libvirt-domain-type',
+      'qemu',
+    ]);
+    expect(r.error).toBeUndefined();
+    const summary = JSON.parse(r.out) as { genesis: string; configs: string[] };
+    const genesis = JSON.parse(readFileSync(summary.genesis, 'utf8')) as { hosts: { libvirtUri: string }[] };
+    expect(genesis.hosts.map((h) => h.libvirtUri)).toEqual(['qemu:///system', 'qemu:///system']);
+    const libvirt = {
+      uri: 'qemu:///system',
+      pool: 'vms',
+      poolPath: '/srv/vms',
+      network: 'lab',
+      domainType: 'qemu',
+    };
+    for (const file of summary.configs) expect(loadNodeConfig(file).provisioning).toEqual({ libvirt });
+    const stray = await dagger(['genesis', '--nodes', '1', '--out', tempDir(), '--libvirt-pool', 'vms']);
+    expect(stray.error).toBeDefined();
+    expect(stray.err).toContain('--libvirt-pool needs --libvirt-uri.');
+  });
+
+  it('a node config resolves its relative provisioning paths against its own directory', () => {
+    const dir = tempDir();
+    const layout = writeNetwork(dir, {
+      nodes: 1,
+      network: 'r',
+      host: '127.0.0.1',
+      port: 3000,
+      store: 'sqlite',
+      bus: 'memory',
+    });
+    const file = layout.configFiles[0]!;
+    const raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw.provisioning = {
+      plansDir: 'plans',
+      libvirt: { workDir: 'lv' },
+      terraform: { workDir: '/abs/tf', providerDir: 'providers' },
+    };
+    writeFileSync(file, JSON.stringify(raw));
+    const at = (p: string) => join(dirname(file), p);
+    expect(loadNodeConfig(file).provisioning).toEqual({
+      plansDir: at('plans'),
+      libvirt: { workDir: at('lv') },
+      terraform: { workDir: '/abs/tf', providerDir: at('providers') },
+    });
   });
 });
