@@ -1,12 +1,5 @@
 import { newStack, synthesize, TerraformOutput, type TerraformJson } from './cdk.js';
-import {
-  BLANK_IMAGE,
-  checkVm,
-  type HostPlan,
-  type HostPlanInput,
-  resolveHost,
-  type VmPlanInput,
-} from './input.js';
+import { BLANK_IMAGE, checkVm, type HostPlanInput, resolveHost, type VmPlanInput } from './input.js';
 import { LibvirtCloudinitDisk, LibvirtDomain, LibvirtProvider, LibvirtVolume } from './libvirt.js';
 
 export interface CompiledPlan {
@@ -95,11 +88,6 @@ export function compilePlan(vm: VmPlanInput, hostInput: HostPlanInput): Compiled
 
   const json = synthesize(stack);
   return { stackName, json, text: canonicalJson(json) };
-}
-
-/** Exposed for the appliers: which host settings a plan was compiled with. */
-export function hostPlan(host: HostPlanInput): HostPlan {
-  return resolveHost(host);
 }
 
 /**

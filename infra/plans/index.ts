@@ -1,4 +1,4 @@
-export { compilePlan, canonicalJson, hostPlan, type CompiledPlan } from './compile.js';
+export { compilePlan, canonicalJson, type CompiledPlan } from './compile.js';
 export {
   BLANK_IMAGE,
   DEFAULT_NETWORK,

@@ -2,8 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VmOperation } from '../../domain/processor/events.js';
-import type { CompiledPlan, HostPlanInput } from '../../infra/plans/index.js';
-import { canonicalJson } from '../../infra/plans/index.js';
+import {
+  canonicalJson,
+  type CompiledPlan,
+  type HostPlanInput,
+  LIBVIRT_PROVIDER_SOURCE,
+} from '../../infra/plans/index.js';
 import type { ActualState, Applier, AppliedVm, ApplyResult } from './applier.js';
 import { ApplierError } from './errors.js';
 import { hostWithSettings, type LibvirtSettings } from './libvirt-defaults.js';
@@ -23,8 +27,6 @@ export interface TerraformApplierConfig extends LibvirtSettings {
   /** Time limit of one terraform call. Default 10 minutes. */
   readonly commandTimeoutMs?: number;
 }
-
-const PROVIDER_SOURCE = 'dmacvicar/libvirt';
 
 class TerraformFailure extends Error {
   constructor(
@@ -59,7 +61,7 @@ function classify(err: unknown, doing: string): ApplierError {
     if (PROVIDER_MISSING.test(err.output))
       return new ApplierError(
         'APPLY_PERMANENT',
-        `${doing}: provider ${PROVIDER_SOURCE} unavailable (set provisioning.terraform.providerDir): ${err.message}`,
+        `${doing}: provider ${LIBVIRT_PROVIDER_SOURCE} unavailable (set provisioning.terraform.providerDir): ${err.message}`,
       );
     const transient = err.timedOut || TRANSIENT.test(err.output);
     return new ApplierError(transient ? 'APPLY_TRANSIENT' : 'APPLY_PERMANENT', `${doing}: ${err.message}`);
@@ -186,7 +188,7 @@ export class TerraformApplier implements Applier {
     const text = [
       'provider_installation {',
       '  dev_overrides {',
-      `    ${JSON.stringify(PROVIDER_SOURCE)} = ${JSON.stringify(this.config.providerDir)}`,
+      `    ${JSON.stringify(LIBVIRT_PROVIDER_SOURCE)} = ${JSON.stringify(this.config.providerDir)}`,
       '  }',
       '  direct {}',
       '}',
