@@ -10,6 +10,7 @@ import {
   toHex,
 } from '../../../domain/crypto/index.js';
 import { judgeEnvelope, signPayload } from '../../../domain/payloads/envelope.js';
+import type { Page } from '../../../projections/read-models.js';
 import { ApiClientError, DaggerClient, type PayloadStatus } from '../../client/api-client.js';
 import type { CliIo } from '../io.js';
 import { intInRange, positiveNumber } from '../parse.js';
@@ -27,6 +28,13 @@ export interface SendCliOptions extends ApiCliOptions {
   readonly envelopeOnly?: boolean;
   readonly wait?: boolean;
   readonly timeout: number;
+}
+
+/** A list command's paging: --limit, --after, --all (see addPageOptions). */
+export interface PageCliOptions extends ApiCliOptions {
+  readonly limit?: number;
+  readonly after?: string;
+  readonly all?: boolean;
 }
 
 export class CliFailure extends Error {
@@ -60,6 +68,40 @@ export function addSendOptions(cmd: Command): Command {
     .option('--envelope-only', 'print the signed envelope as JSON and send nothing')
     .option('--wait', 'poll GET /v1/payloads/:id until the ledger accepts or rejects the request')
     .option('--timeout <s>', 'how long --wait polls, in seconds', positiveNumber(86_400), 60);
+}
+
+/** addApiOptions, after --limit, --after and --all. */
+export function addPageOptions(cmd: Command): Command {
+  return addApiOptions(
+    cmd
+      .option('--limit <n>', 'page size (1..500)', intInRange(1, 500))
+      .option('--after <cursor>', 'continue after this cursor (the "next" of a previous page)')
+      .option('--all', 'follow "next" and list every page'),
+  );
+}
+
+/** One page of `list` (--limit, --after), or with --all every page's items (pages of --limit, default 500). */
+export async function fetchList<T>(
+  api: DaggerClient,
+  opts: PageCliOptions,
+  list: (q: { limit?: number; after?: string }) => Promise<Page<T>>,
+): Promise<Page<T>> {
+  if (opts.all) return { items: await api.all(list, opts.limit ?? 500) };
+  return list({
+    ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+    ...(opts.after !== undefined ? { after: opts.after } : {}),
+  });
+}
+
+/** The page as JSON (--json), or one line per item. */
+export function printList<T>(
+  io: CliIo,
+  json: boolean | undefined,
+  page: Page<T>,
+  line: (item: T) => string,
+): void {
+  if (json) printJson(io, page);
+  else io.out(page.items.map((item) => `${line(item)}\n`).join(''));
 }
 
 export function apiUrls(opts: ApiCliOptions): string[] {

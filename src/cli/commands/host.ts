@@ -7,7 +7,8 @@ import {
   type ApiCliOptions,
   CliFailure,
   client,
-  printJson,
+  fetchList,
+  printList,
   runCommand,
   sendPayload,
   type SendCliOptions,
@@ -97,19 +98,15 @@ export function registerHost(program: Command, io: CliIo): void {
     (opts: ApiCliOptions & { all?: boolean }) =>
       runCommand(io, opts.json, async () => {
         const api = client(opts);
-        const page = opts.all ? { items: await api.all((q) => api.hosts(q)) } : await api.hosts();
-        if (opts.json) printJson(io, page);
-        else
-          io.out(
-            page.items
-              .map(
-                (h) =>
-                  `${h.hostId.padEnd(20)} ${h.draining ? 'draining' : 'active  '} ` +
-                  `${h.used.vcpus}/${h.capacity.vcpus} vCPU ${h.used.memoryMiB}/${h.capacity.memoryMiB} MiB ` +
-                  `${h.used.diskGiB}/${h.capacity.diskGiB} GiB ${h.libvirtUri}\n`,
-              )
-              .join(''),
-          );
+        printList(
+          io,
+          opts.json,
+          await fetchList(api, opts, (q) => api.hosts(q)),
+          (h) =>
+            `${h.hostId.padEnd(20)} ${h.draining ? 'draining' : 'active  '} ` +
+            `${h.used.vcpus}/${h.capacity.vcpus} vCPU ${h.used.memoryMiB}/${h.capacity.memoryMiB} MiB ` +
+            `${h.used.diskGiB}/${h.capacity.diskGiB} GiB ${h.libvirtUri}`,
+        );
       }),
   );
 }

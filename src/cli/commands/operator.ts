@@ -2,12 +2,13 @@ import { type Command, Option } from 'commander';
 import type { CliIo } from '../io.js';
 import { intInRange, nonEmpty } from '../parse.js';
 import {
-  addApiOptions,
+  addPageOptions,
   addSendOptions,
-  type ApiCliOptions,
   CliFailure,
   client,
-  printJson,
+  fetchList,
+  type PageCliOptions,
+  printList,
   runCommand,
   sendPayload,
   type SendCliOptions,
@@ -24,11 +25,8 @@ interface VoteOptions extends SendCliOptions {
   readonly reject?: boolean;
 }
 
-interface ListOptions extends ApiCliOptions {
+interface ListOptions extends PageCliOptions {
   readonly proposals?: boolean;
-  readonly all?: boolean;
-  readonly limit?: number;
-  readonly after?: string;
 }
 
 export function registerOperator(program: Command, io: CliIo): void {
@@ -77,46 +75,30 @@ export function registerOperator(program: Command, io: CliIo): void {
     runCommand(io, opts.json, () => sendPayload(io, opts, { type: 'operator.remove', operatorKey })),
   );
 
-  addApiOptions(
+  addPageOptions(
     operator
       .command('list')
       .description('list operators, or proposals with --proposals')
-      .option('--proposals', 'list admission and removal proposals instead')
-      .option('--limit <n>', 'page size (1..500)', intInRange(1, 500))
-      .option('--after <cursor>', 'continue after this cursor')
-      .option('--all', 'follow "next" and list every page'),
+      .option('--proposals', 'list admission and removal proposals instead'),
   ).action((opts: ListOptions) =>
     runCommand(io, opts.json, async () => {
       const api = client(opts);
-      const q = {
-        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
-        ...(opts.after !== undefined ? { after: opts.after } : {}),
-      };
-      if (opts.proposals) {
-        const page = opts.all ? { items: await api.all((p) => api.proposals(p)) } : await api.proposals(q);
-        if (opts.json) printJson(io, page);
-        else
-          io.out(
-            page.items
-              .map(
-                (p) =>
-                  `${p.proposalId} ${p.kind.padEnd(6)} ${p.status.padEnd(8)} ${p.operatorKey} stake ${p.stake} ` +
-                  `+${p.approvals.length}/-${p.rejections.length}\n`,
-              )
-              .join(''),
-          );
-        return;
-      }
-      const page = opts.all ? { items: await api.all((p) => api.operators(p)) } : await api.operators(q);
-      if (opts.json) printJson(io, page);
+      if (opts.proposals)
+        printList(
+          io,
+          opts.json,
+          await fetchList(api, opts, (q) => api.proposals(q)),
+          (p) =>
+            `${p.proposalId} ${p.kind.padEnd(6)} ${p.status.padEnd(8)} ${p.operatorKey} stake ${p.stake} ` +
+            `+${p.approvals.length}/-${p.rejections.length}`,
+        );
       else
-        io.out(
-          page.items
-            .map(
-              (o) =>
-                `${o.operatorKey} ${o.status.padEnd(7)} stake ${o.stake} since round ${o.sinceRound} ${o.endpoint}\n`,
-            )
-            .join(''),
+        printList(
+          io,
+          opts.json,
+          await fetchList(api, opts, (q) => api.operators(q)),
+          (o) =>
+            `${o.operatorKey} ${o.status.padEnd(7)} stake ${o.stake} since round ${o.sinceRound} ${o.endpoint}`,
         );
     }),
   );

@@ -5,13 +5,17 @@ import type { CliIo } from '../io.js';
 import { intInRange, nonEmpty } from '../parse.js';
 import {
   addApiOptions,
+  addPageOptions,
   addSendOptions,
   type ApiCliOptions,
   CliFailure,
   client,
   collect,
+  fetchList,
   loadSigner,
+  type PageCliOptions,
   printJson,
+  printList,
   runCommand,
   sendPayload,
   type SendCliOptions,
@@ -50,14 +54,11 @@ interface ReportOptions extends SendCliOptions {
   readonly address?: string[];
 }
 
-interface ListOptions extends ApiCliOptions {
+interface ListOptions extends PageCliOptions {
   readonly owner?: string;
   readonly mine?: boolean;
   readonly key?: string;
   readonly hostId?: string;
-  readonly limit?: number;
-  readonly after?: string;
-  readonly all?: boolean;
 }
 
 export function formatVm(v: VmView): string {
@@ -188,17 +189,14 @@ export function registerVm(program: Command, io: CliIo): void {
       }),
   );
 
-  addApiOptions(
+  addPageOptions(
     vm
       .command('list')
       .description('list VMs by id')
       .option('--owner <key>', 'only VMs of this public key (hex)')
       .option('--mine', 'only VMs of the key in --key')
       .option('--key <file>', 'key file (for --mine)')
-      .option('--host-id <id>', 'only VMs on this host')
-      .option('--limit <n>', 'page size (1..500)', intInRange(1, 500))
-      .option('--after <cursor>', 'continue after this cursor (the "next" of a previous page)')
-      .option('--all', 'follow "next" and list every page'),
+      .option('--host-id <id>', 'only VMs on this host'),
   ).action((opts: ListOptions) =>
     runCommand(io, opts.json, async () => {
       let owner = opts.owner;
@@ -211,18 +209,9 @@ export function registerVm(program: Command, io: CliIo): void {
         ...(owner !== undefined ? { owner } : {}),
         ...(opts.hostId !== undefined ? { hostId: opts.hostId } : {}),
       };
-      const page = opts.all
-        ? { items: await api.all((q) => api.vms({ ...filter, ...q }), opts.limit ?? 500) }
-        : await api.vms({
-            ...filter,
-            ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
-            ...(opts.after !== undefined ? { after: opts.after } : {}),
-          });
-      if (opts.json) printJson(io, page);
-      else {
-        io.out(page.items.map((v) => `${formatVm(v)}\n`).join(''));
-        if ('next' in page && page.next !== undefined) io.err(`more: --after ${page.next}\n`);
-      }
+      const page = await fetchList(api, opts, (q) => api.vms({ ...filter, ...q }));
+      printList(io, opts.json, page, formatVm);
+      if (!opts.json && page.next !== undefined) io.err(`more: --after ${page.next}\n`);
     }),
   );
 }
