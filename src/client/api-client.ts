@@ -6,16 +6,11 @@ import type {
   ProposalView,
   VmView,
 } from '../../projections/read-models.js';
+import type { PayloadStatus } from '../api/payloads.js';
+
+export type { PayloadStatus };
 
 /** A small client of the node HTTP API (DESIGN.md, Interfaces) with failover across several nodes. */
-
-export interface PayloadStatus {
-  readonly status: 'pending' | 'ordered' | 'accepted' | 'rejected';
-  readonly code?: string;
-  readonly reason?: string;
-  readonly round?: number;
-  readonly consensusIndex?: number;
-}
 
 /**
  * code: the API's error code for a 4xx answer (final: no other node is tried), or
