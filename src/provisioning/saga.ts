@@ -6,12 +6,12 @@ import type { LedgerRecord, VmOperation, VmSpec } from '../../domain/processor/e
 import { compilePlan, type CompiledPlan, type HostPlanInput, PlanError } from '../../infra/plans/index.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import type { GenesisHost, NodeKey } from '../node/genesis.js';
+import { STREAMS } from '../node/node-runtime.js';
 import type { ApplierFor, AppliedVm, ApplyResult } from './applier.js';
 import { isPermanent, ProvisioningError } from './errors.js';
 import { planHost } from './plan-only-applier.js';
 
 export const sagaStream = (vmId: string): string => `saga-${vmId}`;
-const LEDGER_STREAM = 'ledger';
 
 export type SagaStep = 'apply' | 'compensate' | 'release';
 
@@ -195,7 +195,7 @@ export class ProvisioningSaga {
   async start(): Promise<void> {
     this.options.ledger.onLedger((records) => this.offer(records));
     const pending: Task[] = [];
-    for await (const e of this.options.store.readStream(LEDGER_STREAM)) {
+    for await (const e of this.options.store.readStream(STREAMS.ledger)) {
       const record = JSON.parse(new TextDecoder().decode(e.data)) as LedgerRecord;
       const task = this.observe(record);
       if (task) pending.push(task);
