@@ -1,5 +1,5 @@
 import { fromHex, sha256, type SignatureVerifier, strictVerifier, toHex } from '../../domain/crypto/index.js';
-import { type Opened, openPayloadBytes } from '../../domain/payloads/index.js';
+import { type EnvelopePorts, type Opened, openPayloadBytes } from '../../domain/payloads/index.js';
 import type { LedgerRecord } from '../../domain/processor/events.js';
 import { PayloadProcessor, type ProcessorConfig } from '../../domain/processor/index.js';
 import type { OrderedEvent } from '../../domain/shadowgraph/hashgraph.js';
@@ -40,13 +40,30 @@ export class LedgerDriver implements LedgerPort {
   private readonly decisions = new Map<string, { round: number; consensusIndex: number }>();
 
   private readonly judged = new Set<string>();
+  /** The last bytes hashed and their digest: see `hash`. */
+  private lastHashed: Uint8Array | null = null;
+  private lastDigest: Uint8Array | null = null;
+
+  private readonly strict: EnvelopePorts = { verify: strictVerifier, hash: (bytes) => this.hash(bytes) };
+  private readonly verified: EnvelopePorts = { verify: ALREADY_VERIFIED, hash: this.strict.hash };
 
   constructor(genesis: Genesis) {
     this.processor = new PayloadProcessor(processorConfigOf(genesis), {
-      verify: strictVerifier,
-      hash: sha256,
+      ...this.strict,
       open: (bytes) => this.open(bytes),
     });
+  }
+
+  /**
+   * sha256, answered from the last call when the bytes are equal: `open` hashes a payload to look
+   * it up, then openPayloadBytes hashes its canonical re-encoding (equal bytes when canonical) for
+   * the id, and a rejection hashes the payload for its id; one hash serves all three.
+   */
+  private hash(bytes: Uint8Array): Uint8Array {
+    const last = this.lastHashed;
+    if (last && (last === bytes || Buffer.compare(last, bytes) === 0)) return this.lastDigest!;
+    this.lastHashed = bytes;
+    return (this.lastDigest = sha256(bytes));
   }
 
   /**
@@ -62,8 +79,8 @@ export class LedgerDriver implements LedgerPort {
 
   /** Answers exactly what openPayloadBytes with the strict verifier answers (the processor's contract). */
   private open(bytes: Uint8Array): Opened {
-    const known = this.judged.size > 0 && this.judged.delete(toHex(sha256(bytes)));
-    return openPayloadBytes(bytes, { verify: known ? ALREADY_VERIFIED : strictVerifier, hash: sha256 });
+    const known = this.judged.size > 0 && this.judged.delete(toHex(this.hash(bytes)));
+    return openPayloadBytes(bytes, known ? this.verified : this.strict);
   }
 
   onRound(round: number, ordered: readonly OrderedEvent[]): MembershipChange[] {
