@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +80,11 @@ const MAX_CONSECUTIVE_FAILURES = 1000;
 const SHADOWGRAPH_PREFIX = STREAMS.shadowgraph('');
 const DEFAULT_JOB_EVENTS = 128;
 const MAX_THREADS = 4;
+
+/** Counts a difference found at a stream revision (and keeps it, up to maxMismatches). */
+type ReportMismatch = (kind: MismatchKind, stream: string, position: number, detail: string) => void;
+
+const utf8 = new TextDecoder();
 
 interface StoredEvent {
   readonly stream: string;
@@ -215,7 +219,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
         else if (r.streamId === STREAMS.ledger) ledger.push(stored);
         else if (r.streamId.startsWith(SHADOWGRAPH_PREFIX)) {
           shadowGraphEvents++;
-          const e = checkEncoding(r, mismatch);
+          const e = checkEncoding(r, revision, mismatch);
           if (e) {
             graphEvents.push({ stream: r.streamId, revision, event: e });
             items.event(e.signature, e.id, e.body.creator, e.body.payloads);
@@ -409,7 +413,6 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
 
     seconds = (performance.now() - started) / 1000;
     const auditCpu = process.cpuUsage(cpuAtStart);
-    await judge.close();
     if (options.bench && graphEvents.length > 0) {
       bench = await measureBounds(graphEvents, {
         eventsVerified,
@@ -582,11 +585,7 @@ async function* readTolerantly(
   }
 }
 
-function checkEncoding(
-  r: RecordedEvent,
-  mismatch: (kind: MismatchKind, stream: string, position: number, detail: string) => void,
-): SignedEvent | null {
-  const revision = Number(r.revision);
+function checkEncoding(r: RecordedEvent, revision: number, mismatch: ReportMismatch): SignedEvent | null {
   if (r.type !== EVENT_TYPES.shadowgraphEvent) {
     mismatch('unreadable', r.streamId, revision, `type ${JSON.stringify(r.type)} in a ShadowGraph stream`);
     return null;
@@ -612,7 +611,7 @@ function checkEncoding(
 function readGenesis(
   records: readonly StoredRecord[],
   pinned: Genesis | undefined,
-  mismatch: (kind: MismatchKind, stream: string, position: number, detail: string) => void,
+  mismatch: ReportMismatch,
 ): Genesis | null {
   const first = records[0];
   if (!first) {
@@ -621,12 +620,12 @@ function readGenesis(
   }
   if (records.length > 1)
     mismatch('genesis', STREAMS.genesis, 1, `the genesis stream holds ${records.length} records, not one`);
-  const hash = createHash('sha256').update(first.data).digest('hex');
+  const hash = toHex(sha256(first.data));
   if (first.eventId !== hash)
     mismatch('genesis', STREAMS.genesis, 0, `stored id ${first.eventId}, but the document hashes to ${hash}`);
   let genesis: Genesis;
   try {
-    genesis = parseGenesis(JSON.parse(new TextDecoder().decode(first.data)));
+    genesis = parseGenesis(JSON.parse(utf8.decode(first.data)));
   } catch (err) {
     mismatch('genesis', STREAMS.genesis, 0, `the genesis does not parse: ${errorText(err)}`);
     return null;
@@ -661,13 +660,13 @@ function compareOrdered(
   stored: StoredRecord,
   index: number,
   derived: OrderedRecord | null,
-  mismatch: (kind: MismatchKind, stream: string, position: number, detail: string) => void,
+  mismatch: ReportMismatch,
 ): void {
   const stream = STREAMS.consensus;
   if (stored.revision !== index) return; // already reported as a gap; the rest are shifted
   let record: Partial<OrderedRecord>;
   try {
-    record = JSON.parse(new TextDecoder().decode(stored.data)) as Partial<OrderedRecord>;
+    record = JSON.parse(utf8.decode(stored.data)) as Partial<OrderedRecord>;
     if (typeof record !== 'object' || record === null) throw new Error('not an object');
   } catch (err) {
     mismatch('unreadable', stream, index, `record is not JSON: ${errorText(err)}`);
@@ -697,7 +696,7 @@ function compareLedger(
   stored: StoredRecord,
   index: number,
   derived: LedgerRecord | null,
-  mismatch: (kind: MismatchKind, stream: string, position: number, detail: string) => void,
+  mismatch: ReportMismatch,
 ): boolean {
   const stream = STREAMS.ledger;
   if (!derived) {
@@ -719,7 +718,7 @@ function compareLedger(
     return true;
   let record: LedgerRecord | null = null;
   try {
-    record = JSON.parse(new TextDecoder().decode(stored.data)) as LedgerRecord;
+    record = JSON.parse(utf8.decode(stored.data)) as LedgerRecord;
   } catch {
     record = null;
   }
