@@ -53,6 +53,8 @@ class VirshFailure extends Error {
 }
 
 const NOT_FOUND = /Domain not found|failed to get domain|Storage volume not found|failed to get vol/;
+const POOL_NOT_FOUND = /Storage pool not found|failed to get pool/;
+const NOT_RUNNING = /domain is not running|Domain not found/;
 const TRANSIENT =
   /failed to connect|Failed to connect socket|Cannot recv data|Cannot write data|End of file while reading|state change lock|Timed out during operation|asynchronous jobs running|is locked|Resource temporarily unavailable|Device or resource busy|connection reset/i;
 const PERMANENT =
@@ -182,9 +184,10 @@ export class LibvirtApplier implements Applier {
     const state = await this.existing(name);
     const growth = this.volumeGrowth(wanted, await this.volumeFacts(wanted));
     for (const g of growth) await this.checkRoom(g.volume.pool, g.bytes);
-    const configChanged = await this.configDiffers(wanted);
-    const liveDiffers = state === 'running' && (growth.length > 0 || (await this.liveDiffers(wanted)));
-    if (state === 'running' && liveDiffers) await this.powerOff(name);
+    const configChanged = await this.sizesDiffer(wanted, 'config');
+    const liveDiffers =
+      state === 'running' && (growth.length > 0 || (await this.sizesDiffer(wanted, 'live')));
+    if (liveDiffers) await this.powerOff(name);
     await this.grow(growth);
     if (configChanged) await this.define(wanted, await this.uuidOf(name));
     const changed = growth.length > 0 || configChanged || liveDiffers;
@@ -199,14 +202,14 @@ export class LibvirtApplier implements Applier {
   private async remove(wanted: LibvirtPlan, vmId: string): Promise<void> {
     const name = wanted.domain.name;
     const state = await this.domainState(name);
-    if (state === 'running') await this.ignoringNotRunning(['destroy', name]);
+    if (state === 'running') await this.virshUnless(NOT_RUNNING, ['destroy', name]);
     if (state !== 'absent')
-      await this.ignoringAbsent(['undefine', name, '--managed-save', '--snapshots-metadata']);
+      await this.virshUnless(NOT_FOUND, ['undefine', name, '--managed-save', '--snapshots-metadata']);
     const pools = new Set(wanted.volumes.map((v) => v.pool));
     for (const pool of pools) {
       const names = new Set(wanted.volumes.filter((v) => v.pool === pool).map((v) => v.name));
       for (const v of await this.volumesIn(pool)) if (v.startsWith(`dagger-${vmId}-`)) names.add(v);
-      for (const v of names) await this.ignoringAbsent(['vol-delete', '--pool', pool, v]);
+      for (const v of names) await this.virshUnless(NOT_FOUND, ['vol-delete', '--pool', pool, v]);
     }
     await rm(join(this.config.workDir, name), { recursive: true, force: true });
   }
@@ -279,15 +282,7 @@ export class LibvirtApplier implements Applier {
 
   private async checkBacking(volume: PlannedVolume): Promise<void> {
     const path = volume.backing!.path;
-    const known = async () => {
-      try {
-        await this.virshRun(['vol-info', path]);
-        return true;
-      } catch (err) {
-        if (err instanceof VirshFailure && NOT_FOUND.test(err.stderr)) return false;
-        throw err;
-      }
-    };
+    const known = async () => (await this.virshUnless(NOT_FOUND, ['vol-info', path])) !== null;
     if (await known()) return;
     // A base image copied into the pool directory is known to libvirt only after a refresh.
     await this.virshRun(['pool-refresh', volume.pool]);
@@ -321,7 +316,7 @@ export class LibvirtApplier implements Applier {
       ]);
       const size = (await stat(iso)).size;
       if (have !== null && have.capacity < size)
-        await this.ignoringAbsent(['vol-delete', '--pool', volume.pool, volume.name]);
+        await this.virshUnless(NOT_FOUND, ['vol-delete', '--pool', volume.pool, volume.name]);
       if (have === null || have.capacity < size) {
         await this.checkRoom(volume.pool, size);
         await this.virshRun([
@@ -347,29 +342,28 @@ export class LibvirtApplier implements Applier {
 
   /** Redefines an existing domain whose persistent vcpu or memory differ from the plan. */
   private async reconcileConfig(wanted: LibvirtPlan): Promise<void> {
-    if (await this.configDiffers(wanted)) await this.define(wanted, await this.uuidOf(wanted.domain.name));
+    if (await this.sizesDiffer(wanted, 'config'))
+      await this.define(wanted, await this.uuidOf(wanted.domain.name));
   }
 
-  private async configDiffers(wanted: LibvirtPlan): Promise<boolean> {
-    const xml = await this.virshRun(['dumpxml', '--inactive', wanted.domain.name]);
-    const have = sizesOfDomainXml(xml);
-    return have.vcpu !== wanted.domain.vcpu || have.memoryMiB !== wanted.domain.memoryMiB;
-  }
-
-  private async liveDiffers(wanted: LibvirtPlan): Promise<boolean> {
-    const have = sizesOfDomainXml(await this.virshRun(['dumpxml', wanted.domain.name]));
+  /** The vcpu or memory of the persistent config (`config`) or of the running domain differ from the plan. */
+  private async sizesDiffer(wanted: LibvirtPlan, of: 'config' | 'live'): Promise<boolean> {
+    const name = wanted.domain.name;
+    const have = sizesOfDomainXml(
+      await this.virshRun(of === 'config' ? ['dumpxml', '--inactive', name] : ['dumpxml', name]),
+    );
     return have.vcpu !== wanted.domain.vcpu || have.memoryMiB !== wanted.domain.memoryMiB;
   }
 
   /** ACPI shutdown with a short wait, then destroy: a blank disk has no OS to honour ACPI. */
   private async powerOff(name: string): Promise<void> {
-    await this.ignoringNotRunning(['shutdown', name]);
+    await this.virshUnless(NOT_RUNNING, ['shutdown', name]);
     const until = Date.now() + (this.config.shutdownWaitMs ?? 5_000);
     while (Date.now() < until) {
       if ((await this.domainState(name)) !== 'running') return;
       await sleep(250);
     }
-    await this.ignoringNotRunning(['destroy', name]);
+    await this.virshUnless(NOT_RUNNING, ['destroy', name]);
   }
 
   private async running(name: string, detail: string): Promise<ApplyResult> {
@@ -379,13 +373,9 @@ export class LibvirtApplier implements Applier {
   // ---- reads ----
 
   private async domainState(name: string): Promise<DomainState> {
-    try {
-      const out = (await this.virshRun(['domstate', name])).trim();
-      return /^(running|paused|idle|in shutdown|blocked)/.test(out) ? 'running' : 'stopped';
-    } catch (err) {
-      if (err instanceof VirshFailure && NOT_FOUND.test(err.stderr)) return 'absent';
-      throw err;
-    }
+    const out = await this.virshUnless(NOT_FOUND, ['domstate', name]);
+    if (out === null) return 'absent';
+    return /^(running|paused|idle|in shutdown|blocked)/.test(out.trim()) ? 'running' : 'stopped';
   }
 
   private async existing(name: string): Promise<'running' | 'stopped'> {
@@ -399,29 +389,17 @@ export class LibvirtApplier implements Applier {
   }
 
   private async volumeInfo(pool: string, name: string): Promise<VolumeFacts | null> {
-    try {
-      const out = await this.virshRun(['vol-info', '--pool', pool, name, '--bytes']);
-      const capacity = /^Capacity:\s+(\d+)/m.exec(out);
-      if (!capacity) throw new ApplierError('APPLY_TRANSIENT', `cannot read the capacity of volume ${name}`);
-      return { capacity: Number(capacity[1]) };
-    } catch (err) {
-      if (err instanceof VirshFailure && NOT_FOUND.test(err.stderr)) return null;
-      throw err;
-    }
+    const out = await this.virshUnless(NOT_FOUND, ['vol-info', '--pool', pool, name, '--bytes']);
+    if (out === null) return null;
+    const capacity = /^Capacity:\s+(\d+)/m.exec(out);
+    if (!capacity) throw new ApplierError('APPLY_TRANSIENT', `cannot read the capacity of volume ${name}`);
+    return { capacity: Number(capacity[1]) };
   }
 
   private async poolInfo(pool: string): Promise<{ available: number }> {
-    let out: string;
-    try {
-      out = await this.virshRun(['pool-info', pool, '--bytes']);
-    } catch (err) {
-      if (err instanceof VirshFailure && /Storage pool not found|failed to get pool/.test(err.stderr))
-        throw new ApplierError(
-          'APPLY_PERMANENT',
-          `storage pool ${pool} does not exist on ${this.config.uri}`,
-        );
-      throw err;
-    }
+    const out = await this.virshUnless(POOL_NOT_FOUND, ['pool-info', pool, '--bytes']);
+    if (out === null)
+      throw new ApplierError('APPLY_PERMANENT', `storage pool ${pool} does not exist on ${this.config.uri}`);
     if (!/^State:\s+running/m.test(out))
       throw new ApplierError('APPLY_PERMANENT', `storage pool ${pool} on ${this.config.uri} is not running`);
     const available = /^Available:\s+(\d+)/m.exec(out);
@@ -430,14 +408,8 @@ export class LibvirtApplier implements Applier {
   }
 
   private async volumesIn(pool: string): Promise<string[]> {
-    let out: string;
-    try {
-      out = await this.virshRun(['vol-list', '--pool', pool]);
-    } catch (err) {
-      if (err instanceof VirshFailure && /Storage pool not found|failed to get pool/.test(err.stderr))
-        return [];
-      throw err;
-    }
+    const out = await this.virshUnless(POOL_NOT_FOUND, ['vol-list', '--pool', pool]);
+    if (out === null) return [];
     const lines = out.split('\n');
     const rule = lines.findIndex((l) => /^-{3,}/.test(l.trim()));
     return lines
@@ -457,20 +429,13 @@ export class LibvirtApplier implements Applier {
 
   // ---- processes ----
 
-  private async ignoringAbsent(args: string[]): Promise<void> {
+  /** virsh's output, or null when virsh fails with a message matching `expected` (absent, say). */
+  private async virshUnless(expected: RegExp, args: string[]): Promise<string | null> {
     try {
-      await this.virshRun(args);
+      return await this.virshRun(args);
     } catch (err) {
-      if (!(err instanceof VirshFailure && NOT_FOUND.test(err.stderr))) throw err;
-    }
-  }
-
-  private async ignoringNotRunning(args: string[]): Promise<void> {
-    try {
-      await this.virshRun(args);
-    } catch (err) {
-      if (!(err instanceof VirshFailure && /domain is not running|Domain not found/.test(err.stderr)))
-        throw err;
+      if (err instanceof VirshFailure && expected.test(err.stderr)) return null;
+      throw err;
     }
   }
 
