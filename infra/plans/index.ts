@@ -3,6 +3,7 @@ export {
   BLANK_IMAGE,
   DEFAULT_NETWORK,
   DEFAULT_POOL,
+  LIBVIRT_NAME,
   type HostPlan,
   type HostPlanInput,
   type VmPlanInput,

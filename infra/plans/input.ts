@@ -47,7 +47,8 @@ export interface HostPlan {
 const RESOURCE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const IMAGE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const LIBVIRT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** A pool or network name a host may give (1-63 characters of A-Z a-z 0-9 _ . -). */
+export const LIBVIRT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const SIZES = {
   vcpus: [1, 128],
   memoryMiB: [64, 1_048_576],

@@ -1,3 +1,4 @@
+import { LIBVIRT_NAME } from '../../infra/plans/index.js';
 import { libvirtDefaults, type LibvirtSettings, type ProvisioningConfig } from '../provisioning/index.js';
 
 export type { LibvirtSettings };
@@ -6,7 +7,6 @@ export type LibvirtEnv = Readonly<Record<string, string | undefined>>;
 
 /** A libvirt connection URI: `driver[+transport]://[host]/path` (qemu:///system, test:///default). */
 const LIBVIRT_URI = /^[a-z][a-z0-9]*(\+[a-z0-9]+)?:\/\/[^\s]*\/[^\s]*$/;
-const LIBVIRT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export class LibvirtSettingsError extends Error {
   readonly code = 'BAD_LIBVIRT_SETTINGS';
