@@ -202,6 +202,21 @@ export interface OneNodeReport {
 
 const SAMPLE_MS = 5;
 
+/** To 0.1 (ms), keeping null. */
+const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
+
+/** The clients' run against `port`, with the server's CPU time and event-loop utilization over it. */
+async function measureRun(
+  run: RunClients,
+  port: number,
+): Promise<{ result: ClientResult; cpuUs: number; elu: number }> {
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const result = await run(port);
+  const cpu = process.cpuUsage(cpu0);
+  return { result, cpuUs: cpu.user + cpu.system, elu: performance.eventLoopUtilization(elu0).utilization };
+}
+
 /** Nearest-rank percentile; null when there is no sample. */
 function percentileOf(values: readonly number[], q: number): number | null {
   if (values.length === 0) return null;
@@ -281,19 +296,11 @@ async function intakeTarget(
     judgeThreads: options.judgeThreads ?? 1,
     log: () => undefined,
   });
-  let measured: { result: ClientResult; cpuUs: number; elu: number } | undefined;
+  let measured: Awaited<ReturnType<typeof measureRun>> | undefined;
   let durable = 0;
   try {
     await app.listen(0, '127.0.0.1');
-    const cpu0 = process.cpuUsage();
-    const elu0 = performance.eventLoopUtilization();
-    const result = await run((app.getHttpServer().address() as { port: number }).port);
-    const cpu = process.cpuUsage(cpu0);
-    measured = {
-      result,
-      cpuUs: cpu.user + cpu.system,
-      elu: performance.eventLoopUtilization(elu0).utilization,
-    };
+    measured = await measureRun(run, (app.getHttpServer().address() as { port: number }).port);
   } finally {
     await app.close();
     await outbox.close();
@@ -360,11 +367,7 @@ async function oneNodeTarget(run: RunClients): Promise<{ result: ClientResult; t
     };
     const sampler = setInterval(sample, SAMPLE_MS);
     const port = (node.app.getHttpServer().address() as { port: number }).port;
-    const cpu0 = process.cpuUsage();
-    const elu0 = performance.eventLoopUtilization();
-    const result = await run(port);
-    const cpu = process.cpuUsage(cpu0);
-    const eventLoopUtilization = performance.eventLoopUtilization(elu0).utilization;
+    const { result, cpuUs, elu } = await measureRun(run, port);
     sampling = false;
     const accepted = result.statuses[202] ?? 0;
     const settleStart = performance.now();
@@ -379,21 +382,20 @@ async function oneNodeTarget(run: RunClients): Promise<{ result: ClientResult; t
     clearInterval(sampler);
     sample();
     const durable = Number(await node.store.streamRevision(INTAKE_STREAM)) + 1;
-    const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
     return {
       result,
       target: {
         durable,
         appends: 0,
         published: accepted,
-        serverCpuUs: cpu.user + cpu.system,
-        eventLoopUtilization,
+        serverCpuUs: cpuUs,
+        eventLoopUtilization: elu,
         node: {
           ledgerRecords: ledgerEnd,
           decided,
-          projectionLagP50Ms: round(lagMs.percentile(0.5)),
-          projectionLagP99Ms: round(lagMs.percentile(0.99)),
-          projectionLagMaxMs: round(lagMs.percentile(1)),
+          projectionLagP50Ms: round1(lagMs.percentile(0.5)),
+          projectionLagP99Ms: round1(lagMs.percentile(0.99)),
+          projectionLagMaxMs: round1(lagMs.percentile(1)),
           projectionLagRecordsP99: percentileOf(lagRecords, 0.99),
           projectionLagRecordsMax: lagRecords.reduce((a, b) => Math.max(a, b), 0),
           sampleMs: SAMPLE_MS,
@@ -422,16 +424,15 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
   const histogram = new LatencyHistogram();
   for (const ms of result.latenciesMs) histogram.record(ms);
   const accepted = result.statuses[202] ?? 0;
-  const round = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
   return {
     target: options.target ?? 'intake',
     accepted,
     refused: bodies.length - accepted,
     seconds: Math.round(result.seconds * 1000) / 1000,
     perSecond: Math.round(accepted / result.seconds),
-    p50Ms: round(histogram.percentile(0.5)),
-    p99Ms: round(histogram.percentile(0.99)),
-    maxMs: round(histogram.percentile(1)),
+    p50Ms: round1(histogram.percentile(0.5)),
+    p99Ms: round1(histogram.percentile(0.99)),
+    maxMs: round1(histogram.percentile(1)),
     payloads: bodies.length,
     concurrency: options.concurrency,
     judgeThreads: options.target === 'one-node' ? 1 : (options.judgeThreads ?? 1),
