@@ -928,6 +928,13 @@ export function storedLedgerRecord(record: LedgerRecord): NewEvent {
   return { eventId: toHex(sha256(data)), type: EVENT_TYPES.ledgerRecord, data };
 }
 
+const utf8Decoder = new TextDecoder();
+
+/** A ledger record read back from the store (the inverse of storedLedgerRecord's data). */
+export function ledgerRecordOf(data: Uint8Array): LedgerRecord {
+  return JSON.parse(utf8Decoder.decode(data)) as LedgerRecord;
+}
+
 export function ledgerEventId(record: LedgerRecord): string {
   return storedLedgerRecord(record).eventId;
 }

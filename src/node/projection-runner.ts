@@ -1,7 +1,7 @@
 import type { LedgerRecord } from '../../domain/processor/events.js';
 import type { ReadModels } from '../../projections/index.js';
 import type { EventStore } from '../eventstore/event-store.js';
-import { STREAMS } from './node-runtime.js';
+import { ledgerRecordOf, STREAMS } from './node-runtime.js';
 
 const CATCH_UP_BATCH = 1000;
 
@@ -106,7 +106,7 @@ export class ProjectionRunner {
       fromRevision: BigInt(this.checkpoint + 1),
       maxCount: CATCH_UP_BATCH,
     }))
-      out.push(JSON.parse(new TextDecoder().decode(e.data)) as LedgerRecord);
+      out.push(ledgerRecordOf(e.data));
     return out;
   }
 }

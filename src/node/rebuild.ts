@@ -9,7 +9,7 @@ import {
   storeUrlFor,
 } from './launcher.js';
 import { readModelsConfigOf } from './genesis.js';
-import { STREAMS } from './node-runtime.js';
+import { ledgerRecordOf, STREAMS } from './node-runtime.js';
 
 /** `dagger projections rebuild`: the node's read models from scratch, from its own `ledger` stream. */
 export async function rebuildProjections(
@@ -27,7 +27,7 @@ export async function rebuildProjections(
     for await (const e of store.readStream(STREAMS.ledger)) {
       records++;
       if (records % 1000 === 0) progress(records);
-      yield JSON.parse(new TextDecoder().decode(e.data)) as LedgerRecord;
+      yield ledgerRecordOf(e.data);
     }
   }
   try {
