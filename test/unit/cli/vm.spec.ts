@@ -24,6 +24,8 @@ async function closedPort(): Promise<number> {
 describe('dagger vm (against a live node API)', () => {
   const dir = tempDir();
   const alice = keyFile(dir, 7);
+  /** `dagger vm create` of SIZE signed by alice, with `args`. */
+  const create = (...args: string[]) => dagger(['vm', 'create', '--key', alice.path, ...SIZE, ...args]);
   let node: TestApp;
   beforeAll(async () => {
     node = await startTestApp();
@@ -61,7 +63,7 @@ describe('dagger vm (against a live node API)', () => {
   });
 
   it('create --json prints exactly {"payloadId","vmId"} and the node holds the envelope', async () => {
-    const r = await dagger(['vm', 'create', '--api', node.url, '--key', alice.path, ...SIZE, '--json']);
+    const r = await create('--api', node.url, '--json');
     const out = onlyJson(r.out);
     expect(Object.keys(out).sort()).toEqual(['payloadId', 'vmId']);
     const id = out.payloadId as string;
@@ -72,14 +74,9 @@ describe('dagger vm (against a live node API)', () => {
   it('create takes --vm-id, --image and --user-data-file', async () => {
     const userData = join(dir, 'user-data');
     writeFileSync(userData, '#cloud-config\nhostname: web\n');
-    const r = await dagger([
-      'vm',
-      'create',
+    const r = await create(
       '--api',
       node.url,
-      '--key',
-      alice.path,
-      ...SIZE,
       '--vm-id',
       'my-vm',
       '--image',
@@ -87,7 +84,7 @@ describe('dagger vm (against a live node API)', () => {
       '--user-data-file',
       userData,
       '--json',
-    ]);
+    );
     const out = onlyJson(r.out);
     expect(out.vmId).toBe('my-vm');
     const stored = JSON.parse(Buffer.from(node.outbox.stored.get(out.payloadId as string)!).toString());
@@ -100,36 +97,14 @@ describe('dagger vm (against a live node API)', () => {
 
   it('fails over to the next --api on a connection error and on a 5xx', async () => {
     const dead = `http://127.0.0.1:${await closedPort()}`;
-    const r = await dagger([
-      'vm',
-      'create',
-      '--api',
-      dead,
-      '--api',
-      node.url,
-      '--key',
-      alice.path,
-      ...SIZE,
-      '--json',
-    ]);
+    const r = await create('--api', dead, '--api', node.url, '--json');
     expect(r.exitCode).toBeUndefined();
     expect(node.outbox.stored.has(onlyJson(r.out).payloadId as string)).toBe(true);
 
     const broken = await startTestApp();
     broken.outbox.failing = true;
     try {
-      const r2 = await dagger([
-        'vm',
-        'create',
-        '--api',
-        broken.url,
-        '--api',
-        node.url,
-        '--key',
-        alice.path,
-        ...SIZE,
-        '--json',
-      ]);
+      const r2 = await create('--api', broken.url, '--api', node.url, '--json');
       expect(r2.exitCode).toBeUndefined();
       expect(broken.outbox.appends).toHaveLength(1);
       expect(node.outbox.stored.has(onlyJson(r2.out).payloadId as string)).toBe(true);
@@ -142,23 +117,13 @@ describe('dagger vm (against a live node API)', () => {
     const strict = await startTestApp({ bodyLimitBytes: 100 });
     const appendsBefore = node.outbox.appends.length;
     try {
-      const r = await dagger([
-        'vm',
-        'create',
-        '--api',
-        strict.url,
-        '--api',
-        node.url,
-        '--key',
-        alice.path,
-        ...SIZE,
-      ]);
+      const r = await create('--api', strict.url, '--api', node.url);
       expect(r.exitCode).toBe(1);
       expect(r.err).toContain('error: PAYLOAD_TOO_LARGE: the body is larger than 100 bytes');
       expect(r.err).toContain(`(HTTP 413 from ${strict.url})`);
       expect(r.out).toBe('');
       expect(node.outbox.appends.length).toBe(appendsBefore);
-      const j = await dagger(['vm', 'create', '--api', strict.url, '--key', alice.path, ...SIZE, '--json']);
+      const j = await create('--api', strict.url, '--json');
       expect(onlyJson(j.out)).toEqual({
         error: expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE', status: 413, url: strict.url }),
       });
@@ -177,17 +142,7 @@ describe('dagger vm (against a live node API)', () => {
   });
 
   it('refuses a bad request locally with the same codes and details as a node', async () => {
-    const r = await dagger([
-      'vm',
-      'create',
-      '--api',
-      node.url,
-      '--key',
-      alice.path,
-      ...SIZE,
-      '--vm-id',
-      'Bad_Id',
-    ]);
+    const r = await create('--api', node.url, '--vm-id', 'Bad_Id');
     expect(r.exitCode).toBe(1);
     expect(r.err).toContain('error: INVALID_PAYLOAD');
     expect(r.err).toContain('payload.vmId');
