@@ -7,25 +7,10 @@ import { SqliteEventStore } from '../../../src/eventstore/sqlite-event-store.js'
 import { sha256 } from '../../../domain/crypto/index.js';
 import { makeGenesis, type Genesis, type NodeKey } from '../../../src/node/genesis.js';
 import { NodeRuntime, STREAMS, topicsFor } from '../../../src/node/node-runtime.js';
+import { FAST, until } from './support.js';
 
 /** Four full node runtimes in one process: SQLite stores, one in-process broker, real timers. */
 jest.setTimeout(120_000);
-
-const FAST = {
-  coinRoundFrequency: 10,
-  membershipDelay: 6,
-  pruneHorizon: 32,
-  heartbeatMs: { active: 20, idle: 200, eager: 5 },
-};
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}
 
 describe('NodeRuntime on the embedded adapters', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dagger-runtime-'));

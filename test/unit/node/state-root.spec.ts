@@ -12,6 +12,7 @@ import {
   type LedgerPort,
   NodeRuntime,
 } from '../../../src/node/node-runtime.js';
+import { FAST, until } from './support.js';
 
 /**
  * Nodes carry their latest state root in their events; a node that sees a peer's root differ from
@@ -19,13 +20,6 @@ import {
  * chosen per node, so a divergence can be staged.
  */
 jest.setTimeout(60_000);
-
-const FAST = {
-  coinRoundFrequency: 10,
-  membershipDelay: 6,
-  pruneHorizon: 32,
-  heartbeatMs: { active: 20, idle: 200, eager: 5 },
-};
 
 function fixedRoots(rootOf: (round: number) => Uint8Array, members: string[]): LedgerPort {
   let latest: { round: number; root: Uint8Array } | null = null;
@@ -69,9 +63,7 @@ async function run(diverge: boolean): Promise<NodeRuntime[]> {
     await runtime.start();
     runtimes.push(runtime);
   }
-  const end = Date.now() + 30_000;
-  while (Date.now() < end && Math.min(...runtimes.map((r) => r.lastDecidedRound())) < 12)
-    await new Promise((r) => setTimeout(r, 50));
+  await until(() => Math.min(...runtimes.map((r) => r.lastDecidedRound())) >= 12, 30_000);
   for (const r of runtimes) await r.stop();
   return runtimes;
 }
