@@ -69,7 +69,8 @@ export function innerNode(children: readonly (readonly [number, Uint8Array])[]):
   return out;
 }
 
-function sortedInsert(keys: string[], key: string): void {
+/** The index of the first of the sorted `keys` that is not below `key`. */
+function lowerBound(keys: readonly string[], key: string): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
@@ -77,18 +78,16 @@ function sortedInsert(keys: string[], key: string): void {
     if (keys[mid]! < key) lo = mid + 1;
     else hi = mid;
   }
-  keys.splice(lo, 0, key);
+  return lo;
+}
+
+function sortedInsert(keys: string[], key: string): void {
+  keys.splice(lowerBound(keys, key), 0, key);
 }
 
 function sortedRemove(keys: string[], key: string): void {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  if (keys[lo] === key) keys.splice(lo, 1);
+  const i = lowerBound(keys, key);
+  if (keys[i] === key) keys.splice(i, 1);
 }
 
 /**
@@ -369,33 +368,21 @@ export class SortedSet {
   }
 
   has(key: string): boolean {
-    const i = this.indexOf(key);
-    return this.keys[i] === key;
+    return this.keys[lowerBound(this.keys, key)] === key;
   }
 
   add(key: string): void {
-    const i = this.indexOf(key);
+    const i = lowerBound(this.keys, key);
     if (this.keys[i] === key) return;
     this.keys.splice(i, 0, key);
     this.journal.record(() => this.delete(key));
   }
 
   delete(key: string): void {
-    const i = this.indexOf(key);
+    const i = lowerBound(this.keys, key);
     if (this.keys[i] !== key) return;
     this.keys.splice(i, 1);
     this.journal.record(() => this.add(key));
-  }
-
-  private indexOf(key: string): number {
-    let lo = 0;
-    let hi = this.keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.keys[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 }
 
