@@ -84,6 +84,36 @@ describe('dagger audit on a devnet store', () => {
     return rows[Math.floor(rows.length / 3)]!;
   }
 
+  /** Audits a copy of node 0's store with its middle ShadowGraph event (`target`) edited. */
+  async function auditEditedEvent(
+    edit: (db: Database.Database, rowid: number) => void,
+  ): Promise<{ report: AuditReport; target: { stream: string; revision: number } }> {
+    let target = { stream: '', revision: 0 };
+    const report = await audit(
+      copyStore(0, (db) => {
+        const e = middleEvent(db);
+        target = e;
+        edit(db, e.rowid);
+      }),
+    );
+    return { report, target };
+  }
+
+  /** XORs `mask` into the stored bytes of event `rowid` at `at(length)`. */
+  function flipByte(
+    db: Database.Database,
+    rowid: number,
+    at: (length: number) => number,
+    mask: number,
+  ): void {
+    const { data } = db.prepare('SELECT data FROM events WHERE global_position = ?').get(rowid) as {
+      data: Buffer;
+    };
+    const i = at(data.length);
+    data[i] = data[i]! ^ mask;
+    db.prepare('UPDATE events SET data = ? WHERE global_position = ?').run(data, rowid);
+  }
+
   it('audits an untouched store clean: consensus, ledger and state roots re-derived', async () => {
     const report = await audit(copyStore(0), { bench: true });
     expect(report.mismatches).toEqual([]);
@@ -179,18 +209,8 @@ describe('dagger audit on a devnet store', () => {
   });
 
   it('detects a flipped byte in an event body', async () => {
-    let target = { stream: '', revision: 0 };
-    const report = await audit(
-      copyStore(0, (db) => {
-        const e = middleEvent(db);
-        target = e;
-        const { data } = db.prepare('SELECT data FROM events WHERE global_position = ?').get(e.rowid) as {
-          data: Buffer;
-        };
-        data[40] = data[40]! ^ 0x01; // inside the creator key / seq: the body no longer hashes to its id
-        db.prepare('UPDATE events SET data = ? WHERE global_position = ?').run(data, e.rowid);
-      }),
-    );
+    // inside the creator key / seq: the body no longer hashes to its id
+    const { report, target } = await auditEditedEvent((db, rowid) => flipByte(db, rowid, () => 40, 0x01));
     expect(report.ok).toBe(false);
     expect(report.mismatches).toContainEqual(
       expect.objectContaining({
@@ -202,17 +222,8 @@ describe('dagger audit on a devnet store', () => {
   });
 
   it('detects a forged signature (the body, and so the id, unchanged)', async () => {
-    let target = { stream: '', revision: 0 };
-    const report = await audit(
-      copyStore(0, (db) => {
-        const e = middleEvent(db);
-        target = e;
-        const { data } = db.prepare('SELECT data FROM events WHERE global_position = ?').get(e.rowid) as {
-          data: Buffer;
-        };
-        data[data.length - 40] = data[data.length - 40]! ^ 0x80;
-        db.prepare('UPDATE events SET data = ? WHERE global_position = ?').run(data, e.rowid);
-      }),
+    const { report, target } = await auditEditedEvent((db, rowid) =>
+      flipByte(db, rowid, (length) => length - 40, 0x80),
     );
     expect(report.ok).toBe(false);
     expect(report.mismatches).toContainEqual(
@@ -221,13 +232,8 @@ describe('dagger audit on a devnet store', () => {
   });
 
   it('detects a dropped event: the revision gap, its orphaned children and the order', async () => {
-    let target = { stream: '', revision: 0 };
-    const report = await audit(
-      copyStore(0, (db) => {
-        const e = middleEvent(db);
-        target = e;
-        db.prepare('DELETE FROM events WHERE global_position = ?').run(e.rowid);
-      }),
+    const { report, target } = await auditEditedEvent((db, rowid) =>
+      db.prepare('DELETE FROM events WHERE global_position = ?').run(rowid),
     );
     expect(report.ok).toBe(false);
     expect(report.mismatches).toContainEqual(
@@ -298,11 +304,8 @@ describe('dagger audit on a devnet store', () => {
   });
 
   it('reports an unreadable record as a mismatch and goes on', async () => {
-    const report = await audit(
-      copyStore(0, (db) => {
-        const e = middleEvent(db);
-        db.prepare("UPDATE events SET metadata = '{not json' WHERE global_position = ?").run(e.rowid);
-      }),
+    const { report } = await auditEditedEvent((db, rowid) =>
+      db.prepare("UPDATE events SET metadata = '{not json' WHERE global_position = ?").run(rowid),
     );
     expect(report.ok).toBe(false);
     expect(kinds(report)).toContain('unreadable');
