@@ -104,7 +104,7 @@ export function printList<T>(
   else io.out(page.items.map((item) => `${line(item)}\n`).join(''));
 }
 
-export function apiUrls(opts: ApiCliOptions): string[] {
+function apiUrls(opts: ApiCliOptions): string[] {
   const urls =
     opts.api !== undefined && opts.api.length > 0
       ? opts.api
@@ -143,7 +143,7 @@ export function loadSigner(path: string): Signer {
 }
 
 /** 16 random bytes, base64url: 22 characters of A-Z a-z 0-9 _ - as the nonce schema asks. */
-export function newNonce(): string {
+function newNonce(): string {
   return randomBytes(16).toString('base64url');
 }
 

@@ -24,7 +24,7 @@ import { toHex } from '../../../domain/crypto/index.js';
 import { REPORTED_STATUSES } from '../../../domain/payloads/schemas.js';
 
 /** The processor names a VM created without --vm-id after its request: `vm-` + 16 hex of the payload id. */
-export const defaultVmId = (payloadId: string): string => `vm-${payloadId.slice(0, 16)}`;
+const defaultVmId = (payloadId: string): string => `vm-${payloadId.slice(0, 16)}`;
 
 const vcpus = intInRange(1, 128);
 const memoryMiB = intInRange(64, 1_048_576);
@@ -61,7 +61,7 @@ interface ListOptions extends PageCliOptions {
   readonly hostId?: string;
 }
 
-export function formatVm(v: VmView): string {
+function formatVm(v: VmView): string {
   return [
     v.vmId.padEnd(24),
     v.status.padEnd(12),
