@@ -1,7 +1,7 @@
 import { ProcessorError } from './errors.js';
 import type { LedgerEvent, LedgerPosition, VmSpec } from './events.js';
 import type { HostRecord, ProcessorState, VmRecord } from './state.js';
-import { setRound } from './state.js';
+import { newHost, setRound } from './state.js';
 
 /**
  * evolve(state, event) applies one ledger event. Contract: it MUTATES `state` in place and returns
@@ -82,13 +82,7 @@ export function evolve(state: ProcessorState, event: LedgerEvent, _at?: LedgerPo
     }
     case 'HostRegistered':
       if (state.hosts.has(event.hostId)) throw badEvent(`host ${event.hostId} exists`);
-      state.hosts.set(event.hostId, {
-        operator: event.operator,
-        libvirtUri: event.libvirtUri,
-        capacity: event.capacity,
-        used: { vcpus: 0, memoryMiB: 0, diskGiB: 0 },
-        draining: false,
-      });
+      state.hosts.set(event.hostId, newHost(event.operator, event.libvirtUri, event.capacity));
       break;
     case 'HostUpdated': {
       const host = hostOf(state, event.hostId);

@@ -118,15 +118,13 @@ export function initialState(config: ProcessorConfig | ResolvedConfig): Processo
   };
   for (const m of resolved.members)
     state.members.set(m.key, { stake: m.stake, endpoint: m.endpoint, since: 0, until: null });
-  for (const h of resolved.hosts)
-    state.hosts.set(h.hostId, {
-      operator: h.operator,
-      libvirtUri: h.libvirtUri,
-      capacity: h.capacity,
-      used: { vcpus: 0, memoryMiB: 0, diskGiB: 0 },
-      draining: false,
-    });
+  for (const h of resolved.hosts) state.hosts.set(h.hostId, newHost(h.operator, h.libvirtUri, h.capacity));
   return state;
+}
+
+/** A host as registered: nothing used, not draining. */
+export function newHost(operator: string, libvirtUri: string, capacity: Capacity): HostRecord {
+  return { operator, libvirtUri, capacity, used: { vcpus: 0, memoryMiB: 0, diskGiB: 0 }, draining: false };
 }
 
 export function setRound(state: ProcessorState, round: number): void {
@@ -142,19 +140,11 @@ export function isCurrentMember(state: ProcessorState, key: string, round: numbe
   return m !== undefined && m.since <= round && (m.until === null || round < m.until);
 }
 
-/** Member now or by a decided admission, and no removal decided. */
-export function isMemberOrAdmitted(state: ProcessorState, key: string): boolean {
-  const m = state.members.get(key);
-  return m !== undefined && m.until === null;
-}
-
 export function totalStake(state: ProcessorState, round: number): number {
   let total = 0;
   for (const [key, m] of state.members.unordered()) if (isCurrentMember(state, key, round)) total += m.stake;
   return total;
 }
-
-export const ZERO: VmSpec = { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
 
 export function free(host: HostRecord): Capacity {
   return {
