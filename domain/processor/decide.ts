@@ -646,18 +646,7 @@ function operatorPropose(ctx: Ctx, p: OperatorPropose): Judgement {
   if (memberOrAdmitted(ctx, p.operatorKey)) return no('ALREADY_MEMBER', `${p.operatorKey} is a member`);
   const refusal = effectRefusal(ctx, 'admit', p.operatorKey, p.stake);
   if (refusal) return refusal;
-  return () => {
-    ctx.emit({
-      type: 'ProposalOpened',
-      proposalId: ctx.requestId,
-      kind: 'admit',
-      operatorKey: p.operatorKey,
-      stake: p.stake,
-      endpoint: p.endpoint,
-      proposer: ctx.signer,
-    });
-    vote(ctx, ctx.requestId, true);
-  };
+  return () => openProposal(ctx, 'admit', p.operatorKey, p.stake, p.endpoint);
 }
 
 function operatorRemove(ctx: Ctx, p: OperatorRemove): Judgement {
@@ -666,18 +655,27 @@ function operatorRemove(ctx: Ctx, p: OperatorRemove): Judgement {
   if (!target || target.until !== null) return no('NOT_MEMBER', `${p.operatorKey} is not a member`);
   const refusal = effectRefusal(ctx, 'remove', p.operatorKey, target.stake);
   if (refusal) return refusal;
-  return () => {
-    ctx.emit({
-      type: 'ProposalOpened',
-      proposalId: ctx.requestId,
-      kind: 'remove',
-      operatorKey: p.operatorKey,
-      stake: target.stake,
-      endpoint: target.endpoint,
-      proposer: ctx.signer,
-    });
-    vote(ctx, ctx.requestId, true);
-  };
+  return () => openProposal(ctx, 'remove', p.operatorKey, target.stake, target.endpoint);
+}
+
+/** Opens the signer's proposal under the payload's id, with the signer's own approval. */
+function openProposal(
+  ctx: Ctx,
+  kind: 'admit' | 'remove',
+  operatorKey: string,
+  stake: number,
+  endpoint: string,
+): void {
+  ctx.emit({
+    type: 'ProposalOpened',
+    proposalId: ctx.requestId,
+    kind,
+    operatorKey,
+    stake,
+    endpoint,
+    proposer: ctx.signer,
+  });
+  vote(ctx, ctx.requestId, true);
 }
 
 function operatorVote(ctx: Ctx, p: OperatorVote): Judgement {
