@@ -1,5 +1,6 @@
 import type { LedgerEvent, LedgerRecord, VmSpec } from '../domain/processor/events.js';
 import type { VmStatus } from '../domain/payloads/schemas.js';
+import { largerSpec, sameSpec } from '../domain/processor/state.js';
 import { ReadModelError } from './read-models.js';
 import type {
   AccountRow,
@@ -128,15 +129,6 @@ function reservedOf(vm: VmRow): VmSpec | null {
   return { vcpus: vm.reservedVcpus, memoryMiB: vm.reservedMemoryMiB, diskGiB: vm.reservedDiskGiB };
 }
 
-const sameSpec = (a: VmSpec, b: VmSpec): boolean =>
-  a.vcpus === b.vcpus && a.memoryMiB === b.memoryMiB && a.diskGiB === b.diskGiB;
-
-const larger = (a: VmSpec, b: VmSpec): VmSpec => ({
-  vcpus: Math.max(a.vcpus, b.vcpus),
-  memoryMiB: Math.max(a.memoryMiB, b.memoryMiB),
-  diskGiB: Math.max(a.diskGiB, b.diskGiB),
-});
-
 function inconsistent(record: LedgerRecord, what: string): ReadModelError {
   return new ReadModelError(
     'LEDGER_INCONSISTENT',
@@ -229,7 +221,7 @@ export class LedgerBatch {
             this.reserve(record, vm, e.hostId, e.spec);
           } else if (e.operation === 'resize') {
             // A resize holds the larger of the old and new size until the operator reports.
-            this.reserve(record, vm, e.hostId, larger(reservedOf(vm) ?? e.spec, e.spec));
+            this.reserve(record, vm, e.hostId, largerSpec(reservedOf(vm) ?? e.spec, e.spec));
           }
           vm.requestId = e.requestId;
           vm.vcpus = e.spec.vcpus;

@@ -30,6 +30,7 @@ import {
   isCurrentMember,
   type ProcessorState,
   type ProposalRecord,
+  sameSpec,
   setRound,
   totalStake,
   type VmRecord,
@@ -284,8 +285,6 @@ function judge(ctx: Ctx, opened: OpenedPayload): Judgement {
 
 // --- VMs ---------------------------------------------------------------------------------------
 
-const sameSpec = (a: VmSpec, b: VmSpec): boolean =>
-  a.vcpus === b.vcpus && a.memoryMiB === b.memoryMiB && a.diskGiB === b.diskGiB;
 const specOf = (p: { vcpus: number; memoryMiB: number; diskGiB: number }): VmSpec => ({
   vcpus: p.vcpus,
   memoryMiB: p.memoryMiB,

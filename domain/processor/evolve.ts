@@ -1,7 +1,7 @@
 import { ProcessorError } from './errors.js';
 import type { LedgerEvent, LedgerPosition, VmSpec } from './events.js';
 import type { HostRecord, ProcessorState, VmRecord } from './state.js';
-import { newHost, setRound } from './state.js';
+import { largerSpec, newHost, sameSpec, setRound } from './state.js';
 
 /**
  * evolve(state, event) applies one ledger event. Contract: it MUTATES `state` in place and returns
@@ -45,7 +45,7 @@ export function evolve(state: ProcessorState, event: LedgerEvent, _at?: LedgerPo
         vm = release(state, vm);
         vm = reserve(state, vm, event.hostId, event.spec);
       } else if (event.operation === 'resize') {
-        vm = reserve(state, vm, event.hostId, max(vm.reserved ?? event.spec, event.spec));
+        vm = reserve(state, vm, event.hostId, largerSpec(vm.reserved ?? event.spec, event.spec));
       }
       state.vms.set(event.vmId, {
         ...vm,
@@ -178,14 +178,6 @@ function withKey(keys: readonly string[], key: string): string[] {
   return [...keys, key].sort();
 }
 
-function max(a: VmSpec, b: VmSpec): VmSpec {
-  return {
-    vcpus: Math.max(a.vcpus, b.vcpus),
-    memoryMiB: Math.max(a.memoryMiB, b.memoryMiB),
-    diskGiB: Math.max(a.diskGiB, b.diskGiB),
-  };
-}
-
 function addUsed(state: ProcessorState, hostId: string, spec: VmSpec, sign: 1 | -1): void {
   const host = hostOf(state, hostId);
   state.hosts.set(hostId, {
@@ -207,15 +199,7 @@ function release(state: ProcessorState, vm: VmRecord): VmRecord {
 
 /** Makes the VM hold exactly `spec` on `hostId` (which must be its host or it must have none). */
 function reserve(state: ProcessorState, vm: VmRecord, hostId: string, spec: VmSpec): VmRecord {
-  const r = vm.reserved;
-  if (
-    vm.hostId === hostId &&
-    r &&
-    r.vcpus === spec.vcpus &&
-    r.memoryMiB === spec.memoryMiB &&
-    r.diskGiB === spec.diskGiB
-  )
-    return vm;
+  if (vm.hostId === hostId && vm.reserved && sameSpec(vm.reserved, spec)) return vm;
   if (vm.reserved && vm.hostId !== null) addUsed(state, vm.hostId, vm.reserved, -1);
   addUsed(state, hostId, spec, 1);
   return { ...vm, hostId, reserved: spec };

@@ -154,6 +154,19 @@ export function free(host: HostRecord): Capacity {
   };
 }
 
+export function sameSpec(a: VmSpec, b: VmSpec): boolean {
+  return a.vcpus === b.vcpus && a.memoryMiB === b.memoryMiB && a.diskGiB === b.diskGiB;
+}
+
+/** The larger of two specs in each dimension: what a resize holds until its operator reports. */
+export function largerSpec(a: VmSpec, b: VmSpec): VmSpec {
+  return {
+    vcpus: Math.max(a.vcpus, b.vcpus),
+    memoryMiB: Math.max(a.memoryMiB, b.memoryMiB),
+    diskGiB: Math.max(a.diskGiB, b.diskGiB),
+  };
+}
+
 export function fits(spec: VmSpec, room: Capacity): boolean {
   return spec.vcpus <= room.vcpus && spec.memoryMiB <= room.memoryMiB && spec.diskGiB <= room.diskGiB;
 }
