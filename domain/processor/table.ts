@@ -160,8 +160,6 @@ class DigestTree {
   /** levels[l]: node index at level l (leaves at `depth`) -> its 256 child digests. */
   private readonly levels: Map<number, (Uint8Array | undefined)[]>[];
   private top: Uint8Array | undefined;
-  /** The digest in hex as of the last digest(), while nothing is dirty. */
-  private hex: string | undefined;
 
   constructor(private readonly depth: DigestDepth) {
     this.levels = Array.from({ length: depth }, () => new Map());
@@ -189,7 +187,6 @@ class DigestTree {
   }
 
   digest(row: (key: string) => string, hash: Hash): string {
-    if (this.hex !== undefined && this.dirty.size === 0) return this.hex;
     // Leaves: rehash the dirty buckets into their parents' slots.
     let parents = new Set<number>();
     const leafParents = this.levels[this.depth - 1]!;
@@ -218,7 +215,7 @@ class DigestTree {
       }
       parents = next;
     }
-    return (this.hex = toHex(this.top ?? hash(utf8.encode('[]'))));
+    return toHex(this.top ?? hash(utf8.encode('[]')));
   }
 }
 
@@ -240,26 +237,21 @@ function setSlot(
   slots[index & 255] = digest;
 }
 
-/** Where packChildren() writes: reused, as the hash reads it before the next node is packed. */
-let packed: Uint8Array = new Uint8Array(256 * 33);
-
-/** innerNode() over a node's 256 slots, in a view of the shared scratch buffer: hash it at once. */
 function packChildren(slots: readonly (Uint8Array | undefined)[]): Uint8Array {
+  let size = 0;
+  for (let c = 0; c < 256; c++) {
+    const d = slots[c];
+    if (d !== undefined) size += 1 + d.length;
+  }
+  const out = new Uint8Array(size);
   let at = 0;
   for (let c = 0; c < 256; c++) {
     const d = slots[c];
     if (d === undefined) continue;
-    if (at + 1 + d.length > packed.length) packed = grow(packed, at + 1 + d.length);
-    packed[at++] = c;
-    packed.set(d, at);
+    out[at++] = c;
+    out.set(d, at);
     at += d.length;
   }
-  return packed.subarray(0, at);
-}
-
-function grow(buffer: Uint8Array, least: number): Uint8Array {
-  const out = new Uint8Array(Math.max(least, buffer.length * 2));
-  out.set(buffer);
   return out;
 }
 
