@@ -1,7 +1,6 @@
 import { rm } from 'node:fs/promises';
 import {
   DataSource,
-  In,
   QueryFailedError,
   type DataSourceOptions,
   type EntityManager,
@@ -14,6 +13,7 @@ import { addVmReferences, batchKeys, LedgerBatch, type BatchChanges } from './le
 import { readModelEntities, type ReadModelEntities } from './entities.js';
 import { readModelMigrations } from './migrations/index.js';
 import { decodeCursor, pageLimit, toPage } from './paging.js';
+import { RowStatements, type OnConflict } from './row-statements.js';
 import {
   ReadModelError,
   type AccountView,
@@ -77,8 +77,6 @@ export interface ReadModelsConfig {
 /** The only projection so far: every table moves with this one checkpoint. */
 const PROJECTION = 'read_models';
 const MIGRATIONS_TABLE = 'read_model_migrations';
-/** Rows a batch loads with one `IN (...)`. */
-const LOAD_CHUNK = 500;
 /** Bound parameters per statement, under SQLite's 32766 and PostgreSQL's 65535. */
 const MAX_PARAMETERS = 20_000;
 const REBUILD_BATCH = 1000;
@@ -324,6 +322,7 @@ class TypeOrmReadModels implements ReadModels {
   /** SQLite has one connection: a query between two statements of a batch would see half of it. */
   private readonly connection: Serial | null;
   private readonly quotas: Map<string, { maxVms: number; maxVcpus: number }>;
+  private readonly statements: RowStatements;
   private closed = false;
 
   constructor(
@@ -333,6 +332,7 @@ class TypeOrmReadModels implements ReadModels {
     singleConnection: boolean,
   ) {
     this.connection = singleConnection ? new Serial() : null;
+    this.statements = new RowStatements(dataSource, MAX_PARAMETERS);
     this.quotas = new Map(
       config.accountQuotas.map((q) => [q.key, { maxVms: q.maxVms, maxVcpus: q.maxVcpus }]),
     );
@@ -383,14 +383,7 @@ class TypeOrmReadModels implements ReadModels {
   /** Creates the checkpoint at -1 and genesis (members, hosts) if nothing was projected yet; idempotent. */
   async seed(): Promise<void> {
     await this.transaction('seeding', async (m) => {
-      await m
-        .createQueryBuilder()
-        .insert()
-        .into(this.e.checkpoints)
-        .values({ projection: PROJECTION, ledgerIndex: -1 })
-        .orIgnore()
-        .updateEntity(false)
-        .execute();
+      await this.insert(m, this.e.checkpoints, [{ projection: PROJECTION, ledgerIndex: -1 }], 'ignore');
       if ((await this.checkpointIn(m)) === -1) await this.seedGenesis(m);
     });
   }
@@ -437,13 +430,15 @@ class TypeOrmReadModels implements ReadModels {
 
   /** Takes the checkpoint row's write lock first, so two projecting processes cannot interleave. */
   private async lockCheckpoint(m: EntityManager): Promise<number> {
-    await m
-      .createQueryBuilder()
-      .update(this.e.checkpoints)
-      .set({ ledgerIndex: () => 'ledger_index' })
-      .where('projection = :projection', { projection: PROJECTION })
-      .execute();
-    return this.checkpointIn(m);
+    const index = await this.statements.lockAndRead(
+      m,
+      this.e.checkpoints,
+      'projection',
+      PROJECTION,
+      'ledgerIndex',
+    );
+    if (index === undefined) throw new ReadModelError('STORE_FAILED', 'the checkpoint row is missing');
+    return index;
   }
 
   private async checkpointIn(m: EntityManager): Promise<number> {
@@ -479,20 +474,16 @@ class TypeOrmReadModels implements ReadModels {
     });
     for (const record of fresh) batch.apply(record);
     await this.write(m, batch.changes());
-    await m.update(this.e.checkpoints, { projection: PROJECTION }, { ledgerIndex: last });
+    await this.statements.updateOne(m, this.e.checkpoints, 'projection', PROJECTION, 'ledgerIndex', last);
   }
 
-  private async load<T extends ObjectLiteral>(
+  private load<T extends ObjectLiteral>(
     m: EntityManager,
     entity: EntitySchema<T>,
     key: keyof T & string,
     ids: ReadonlySet<string>,
   ): Promise<T[]> {
-    const all = [...ids];
-    const rows: T[] = [];
-    for (let i = 0; i < all.length; i += LOAD_CHUNK)
-      rows.push(...(await m.findBy(entity, { [key]: In(all.slice(i, i + LOAD_CHUNK)) } as never)));
-    return rows;
+    return this.statements.findIn(m, entity, key, [...ids]);
   }
 
   private async write(m: EntityManager, changes: BatchChanges): Promise<void> {
@@ -506,26 +497,13 @@ class TypeOrmReadModels implements ReadModels {
   }
 
   /** Multi-row INSERT; on a primary-key conflict either overwrite every column or keep the old row. */
-  private async insert<T extends ObjectLiteral>(
+  private insert<T extends ObjectLiteral>(
     m: EntityManager,
     entity: EntitySchema<T>,
     rows: readonly T[],
-    onConflict: 'update' | 'ignore',
+    onConflict: OnConflict,
   ): Promise<void> {
-    if (rows.length === 0) return;
-    const metadata = m.connection.getMetadata(entity);
-    const keys = metadata.primaryColumns.map((c) => c.databaseName);
-    const others = metadata.columns.map((c) => c.databaseName).filter((c) => !keys.includes(c));
-    const chunk = Math.max(1, Math.floor(MAX_PARAMETERS / metadata.columns.length));
-    for (let i = 0; i < rows.length; i += chunk) {
-      const query = m
-        .createQueryBuilder()
-        .insert()
-        .into(entity)
-        .values(rows.slice(i, i + chunk) as never)
-        .updateEntity(false);
-      await (onConflict === 'update' ? query.orUpdate(others, keys) : query.orIgnore()).execute();
-    }
+    return this.statements.insert(m, entity, rows, onConflict);
   }
 
   private async transaction<T>(doing: string, work: (m: EntityManager) => Promise<T>): Promise<T> {

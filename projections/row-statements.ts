@@ -1,0 +1,233 @@
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import type { DataSource, EntityManager, EntitySchema, ObjectLiteral } from 'typeorm';
+
+/**
+ * The projector's per-batch statements, written once per table and shape instead of through
+ * TypeORM's query builder, which spent more CPU building a multi-row INSERT than the database
+ * spent running it. Identifiers, placeholders and value conversion still come from TypeORM's
+ * metadata and driver, so a row is written and read exactly as the entity says (booleans,
+ * simple-json, bigint transformers). The SQL (INSERT ... ON CONFLICT, UPDATE ... RETURNING) is
+ * what both SQLite (3.35+) and PostgreSQL accept.
+ */
+
+export type OnConflict = 'update' | 'ignore';
+
+/** Statements kept per table; past it the oldest goes (better-sqlite3 prepares each new text). */
+const CACHED_STATEMENTS = 64;
+/** Keys one SELECT looks up with `IN (...)`: a power of two. */
+const IN_CHUNK = 1024;
+
+class TableStatements {
+  readonly columns: readonly ColumnMetadata[];
+  private readonly table: string;
+  private readonly columnList: string;
+  private readonly conflict: Record<OnConflict, string>;
+  private readonly cache = new Map<string, string>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    entity: EntitySchema<ObjectLiteral>,
+  ) {
+    const metadata = dataSource.getMetadata(entity);
+    const driver = dataSource.driver;
+    const q = (name: string): string => driver.escape(name);
+    this.columns = metadata.columns;
+    this.table = metadata.tablePath
+      .split('.')
+      .map((part) => q(part))
+      .join('.');
+    this.columnList = this.columns.map((c) => q(c.databaseName)).join(', ');
+    const keys = metadata.primaryColumns.map((c) => q(c.databaseName));
+    const others = this.columns.filter((c) => !c.isPrimary).map((c) => q(c.databaseName));
+    this.conflict = {
+      ignore: 'ON CONFLICT DO NOTHING',
+      update:
+        others.length === 0
+          ? 'ON CONFLICT DO NOTHING'
+          : `ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${others.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+    };
+  }
+
+  /** Parameters in column order, row after row, converted as TypeORM converts them for this driver. */
+  values(rows: readonly ObjectLiteral[]): unknown[] {
+    const driver = this.dataSource.driver;
+    const out: unknown[] = [];
+    for (const row of rows)
+      for (const column of this.columns)
+        out.push(driver.preparePersistentValue(column.getEntityValue(row), column) ?? null);
+    return out;
+  }
+
+  insert(rowCount: number, onConflict: OnConflict): string {
+    return this.cached(`insert ${onConflict} ${rowCount}`, () => {
+      const tuples: string[] = [];
+      let index = 0;
+      for (let r = 0; r < rowCount; r++)
+        tuples.push(`(${this.columns.map(() => this.parameter(index++)).join(', ')})`);
+      return `INSERT INTO ${this.table} (${this.columnList}) VALUES ${tuples.join(', ')} ${this.conflict[onConflict]}`;
+    });
+  }
+
+  selectWhereIn(key: ColumnMetadata, count: number): string {
+    return this.cached(`select ${key.databaseName} ${count}`, () => {
+      const list = Array.from({ length: count }, (_, i) => this.parameter(i)).join(', ');
+      return `SELECT ${this.columnList} FROM ${this.table} WHERE ${this.dataSource.driver.escape(key.databaseName)} IN (${list})`;
+    });
+  }
+
+  /** Re-writes `column` with its own value where `key` matches: takes the row's write lock. */
+  lockReturning(key: ColumnMetadata, column: ColumnMetadata): string {
+    const c = this.dataSource.driver.escape(column.databaseName);
+    return this.cached(`lock ${key.databaseName} ${column.databaseName}`, () => {
+      const k = this.dataSource.driver.escape(key.databaseName);
+      return `UPDATE ${this.table} SET ${c} = ${c} WHERE ${k} = ${this.parameter(0)} RETURNING ${c}`;
+    });
+  }
+
+  updateWhere(key: ColumnMetadata, column: ColumnMetadata): string {
+    return this.cached(`update ${key.databaseName} ${column.databaseName}`, () => {
+      const k = this.dataSource.driver.escape(key.databaseName);
+      const c = this.dataSource.driver.escape(column.databaseName);
+      return `UPDATE ${this.table} SET ${c} = ${this.parameter(0)} WHERE ${k} = ${this.parameter(1)}`;
+    });
+  }
+
+  /** A database row (keyed by column name) as the entity's object. */
+  hydrate(raw: Record<string, unknown>): ObjectLiteral {
+    const row: ObjectLiteral = {};
+    for (const column of this.columns) column.setEntityValue(row, this.hydrateColumn(raw, column));
+    return row;
+  }
+
+  hydrateColumn(raw: Record<string, unknown>, column: ColumnMetadata): unknown {
+    return this.dataSource.driver.prepareHydratedValue(raw[column.databaseName], column);
+  }
+
+  column(propertyName: string): ColumnMetadata {
+    const column = this.columns.find((c) => c.propertyName === propertyName);
+    if (column === undefined) throw new Error(`${this.table} has no column for ${propertyName}`);
+    return column;
+  }
+
+  private parameter(index: number): string {
+    return this.dataSource.driver.createParameter(`p${index}`, index);
+  }
+
+  private cached(key: string, build: () => string): string {
+    let sql = this.cache.get(key);
+    if (sql === undefined) {
+      sql = build();
+      this.cache.set(key, sql);
+      if (this.cache.size > CACHED_STATEMENTS) this.cache.delete(this.cache.keys().next().value!);
+    }
+    return sql;
+  }
+}
+
+/** Rows a statement returned, whatever the driver's raw shape for that kind of statement. */
+async function records(
+  m: EntityManager,
+  sql: string,
+  parameters: unknown[],
+): Promise<Record<string, unknown>[]> {
+  const runner = m.queryRunner ?? m.connection.createQueryRunner();
+  try {
+    const result = await runner.query(sql, parameters, true);
+    return (result.records ?? []) as Record<string, unknown>[];
+  } finally {
+    if (m.queryRunner === undefined) await runner.release();
+  }
+}
+
+export class RowStatements {
+  private readonly tables = new Map<EntitySchema<ObjectLiteral>, TableStatements>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    /** Bound parameters per statement, under SQLite's 32766 and PostgreSQL's 65535. */
+    private readonly maxParameters: number,
+  ) {}
+
+  /** Multi-row INSERT; on a primary-key conflict either overwrite every other column or keep the old row. */
+  async insert<T extends ObjectLiteral>(
+    m: EntityManager,
+    entity: EntitySchema<T>,
+    rows: readonly T[],
+    onConflict: OnConflict,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    const table = this.table(entity);
+    const chunk = Math.max(1, Math.floor(this.maxParameters / table.columns.length));
+    for (let i = 0; i < rows.length; i += chunk) {
+      const part = rows.slice(i, i + chunk);
+      await m.query(table.insert(part.length, onConflict), table.values(part));
+    }
+  }
+
+  /** The rows whose `key` is one of `ids`, in no particular order. */
+  async findIn<T extends ObjectLiteral>(
+    m: EntityManager,
+    entity: EntitySchema<T>,
+    key: keyof T & string,
+    ids: readonly string[],
+  ): Promise<T[]> {
+    if (ids.length === 0) return [];
+    const table = this.table(entity);
+    const column = table.column(key);
+    const rows: T[] = [];
+    for (let i = 0; i < ids.length; i += IN_CHUNK) {
+      const part = ids.slice(i, i + IN_CHUNK);
+      // Padded to a power of two with a repeated id, so a few statement texts serve every batch.
+      let size = 1;
+      while (size < part.length) size *= 2;
+      while (part.length < size) part.push(part[part.length - 1]!);
+      const raw = await records(m, table.selectWhereIn(column, size), part);
+      for (const r of raw) rows.push(table.hydrate(r) as T);
+    }
+    return rows;
+  }
+
+  /**
+   * Takes the write lock of the row whose `key` is `id` (held to the end of the transaction) and
+   * returns its `column`, or undefined when there is no such row.
+   */
+  async lockAndRead<T extends ObjectLiteral, K extends keyof T & string>(
+    m: EntityManager,
+    entity: EntitySchema<T>,
+    key: keyof T & string,
+    id: string,
+    column: K,
+  ): Promise<T[K] | undefined> {
+    const table = this.table(entity);
+    const value = table.column(column);
+    const raw = await records(m, table.lockReturning(table.column(key), value), [id]);
+    if (raw.length === 0) return undefined;
+    return table.hydrateColumn(raw[0]!, value) as T[K];
+  }
+
+  async updateOne<T extends ObjectLiteral, K extends keyof T & string>(
+    m: EntityManager,
+    entity: EntitySchema<T>,
+    key: keyof T & string,
+    id: string,
+    column: K,
+    value: T[K],
+  ): Promise<void> {
+    const table = this.table(entity);
+    const target = table.column(column);
+    await m.query(table.updateWhere(table.column(key), target), [
+      this.dataSource.driver.preparePersistentValue(value, target),
+      id,
+    ]);
+  }
+
+  private table(entity: EntitySchema<ObjectLiteral> | EntitySchema<never>): TableStatements {
+    const schema = entity as EntitySchema<ObjectLiteral>;
+    let table = this.tables.get(schema);
+    if (table === undefined) {
+      table = new TableStatements(this.dataSource, schema);
+      this.tables.set(schema, table);
+    }
+    return table;
+  }
+}
