@@ -497,6 +497,15 @@ describe('sha256 and hex helpers', () => {
     );
   });
 
+  it('returns a plain Uint8Array owning its 32 bytes, so writing one digest cannot change another', () => {
+    const a = sha256(new TextEncoder().encode('a'));
+    const b = sha256(new TextEncoder().encode('a'));
+    expect(Object.getPrototypeOf(a)).toBe(Uint8Array.prototype);
+    expect(a.buffer.byteLength).toBe(32);
+    a.fill(0);
+    expect(toHex(b)).toBe('ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb');
+  });
+
   it('round-trips bytes, honouring view offsets', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {

@@ -1,10 +1,10 @@
 import { Buffer } from 'node:buffer';
 import {
-  createHash,
   createPrivateKey,
   createPublicKey,
   sign as opensslSign,
   verify as opensslVerify,
+  hash as oneShotHash,
   type KeyObject,
 } from 'node:crypto';
 import * as ed from '@noble/ed25519';
@@ -164,8 +164,10 @@ export function publicKeyOf(secretKey32: Uint8Array): Uint8Array {
   return signerFromSecretKey(secretKey32).publicKey;
 }
 
+/** A plain Uint8Array over the digest's own 32-byte memory (never a pooled slab). */
 export function sha256(data: Uint8Array): Uint8Array {
-  return Uint8Array.from(createHash('sha256').update(data).digest());
+  const digest = oneShotHash('sha256', data, 'buffer');
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 }
 
 export function toHex(bytes: Uint8Array): string {

@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { sha256, signerFromSecretKey, strictVerifier, toHex } from '../crypto/index.js';
 import {
   encodeEnvelope,
   judgeEnvelope,
   openPayloadBytes,
   payloadIdOf,
+  readableParts,
   SIGNING_DOMAIN,
   signingBytes,
   signPayload,
@@ -65,6 +67,45 @@ describe('signed envelope', () => {
   it('refuses what is not UTF-8 JSON: MALFORMED_JSON', () => {
     expect(codeOf(utf8.encode('{'))).toBe('MALFORMED_JSON');
     expect(codeOf(new Uint8Array([0x22, 0xff, 0x22]))).toBe('MALFORMED_JSON');
+  });
+
+  it('calls bytes MALFORMED_JSON exactly when a fatal UTF-8 decode and JSON.parse would throw', () => {
+    const throws = (bytes: Uint8Array) => {
+      try {
+        JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    const near = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.json().map((j) => utf8.encode(j)),
+      fc.tuple(fc.json(), fc.nat(40), fc.integer({ min: 0x80, max: 0xff })).map(([j, at, b]) => {
+        const bytes = utf8.encode(j);
+        if (bytes.length > 0) bytes[at % bytes.length] = b;
+        return bytes;
+      }),
+    );
+    fc.assert(
+      fc.property(near, (bytes) => {
+        expect(codeOf(bytes) === 'MALFORMED_JSON').toBe(throws(bytes));
+      }),
+      { numRuns: 500 },
+    );
+    // A leading byte-order mark is dropped by the decoder, as before.
+    expect(codeOf(utf8.encode('\uFEFF{}'))).toBe('INVALID_ENVELOPE');
+  });
+
+  it('reads the claimed type and signer of an envelope it refuses, and nothing of junk', () => {
+    const bad = edit(signPayload(create, alice, sha256).bytes, '"vcpus":1', '"vcpus":0');
+    expect(readableParts(bad)).toEqual({ payloadType: 'vm.create', signer: toHex(alice.publicKey) });
+    expect(readableParts(new Uint8Array([0x7b, 0xff]))).toEqual({ payloadType: null, signer: null });
+    expect(readableParts(utf8.encode('[1]'))).toEqual({ payloadType: null, signer: null });
+    expect(readableParts(utf8.encode('{"payload":{"type":7},"signer":"AB"}'))).toEqual({
+      payloadType: null,
+      signer: null,
+    });
   });
 
   it('refuses too many bytes before parsing them: PAYLOAD_TOO_LARGE', () => {

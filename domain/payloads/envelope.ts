@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import canonicalize from 'canonicalize';
 import type { z } from 'zod';
 import { fromHex, type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
@@ -67,6 +68,32 @@ export interface EnvelopePorts {
 
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const NOT_JSON = Symbol('not JSON');
+
+/**
+ * The JSON value of strict UTF-8 bytes, or NOT_JSON. Invalid UTF-8 (all junk, in practice) is
+ * refused by a check that does not throw, so refusing it stays cheap.
+ */
+function parseJsonBytes(bytes: Uint8Array): unknown {
+  if (!isUtf8(bytes)) return NOT_JSON;
+  try {
+    return JSON.parse(strictUtf8.decode(bytes)) as unknown;
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/** What a payload that cannot be opened says of itself, for its PayloadRejected record. */
+export function readableParts(bytes: Uint8Array): { payloadType: string | null; signer: string | null } {
+  const value = parseJsonBytes(bytes) as { payload?: { type?: unknown }; signer?: unknown } | null;
+  if (typeof value !== 'object' || value === null) return { payloadType: null, signer: null };
+  const type = value.payload?.type;
+  const signer = value.signer;
+  return {
+    payloadType: typeof type === 'string' && type.length <= 64 ? type : null,
+    signer: typeof signer === 'string' && /^[0-9a-f]{64}$/.test(signer) ? signer : null,
+  };
+}
 
 function jcs(value: unknown): string {
   const text = canonicalize(value);
@@ -167,12 +194,8 @@ export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
 export function openPayloadBytes(bytes: Uint8Array, ports: EnvelopePorts): Opened {
   if (bytes.length > LIMITS.envelopeBytes)
     return fail('PAYLOAD_TOO_LARGE', `${bytes.length} bytes; the limit is ${LIMITS.envelopeBytes}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(strictUtf8.decode(bytes));
-  } catch {
-    return fail('MALFORMED_JSON', 'not UTF-8 JSON');
-  }
+  const value = parseJsonBytes(bytes);
+  if (value === NOT_JSON) return fail('MALFORMED_JSON', 'not UTF-8 JSON');
   const judged = judgeEnvelope(value, ports);
   if (!judged.ok) return judged;
   const canonical = judged.value.bytes;

@@ -4,6 +4,7 @@ import {
   type Opened,
   type OpenedPayload,
   openPayloadBytes,
+  readableParts,
 } from '../payloads/envelope.js';
 import type {
   HostDrain,
@@ -224,24 +225,6 @@ export function applyRound(state: ProcessorState, close: RoundClose, ports: Proc
 
 function clip(text: string): string {
   return text.length <= REASON_CHARS ? text : `${text.slice(0, REASON_CHARS - 1)}…`;
-}
-
-/** As far as the bytes tell: the claimed type and signer of a refused envelope. */
-function readableParts(bytes: Uint8Array): { payloadType: string | null; signer: string | null } {
-  try {
-    const value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as {
-      payload?: { type?: unknown };
-      signer?: unknown;
-    };
-    const type = value?.payload?.type;
-    const signer = value?.signer;
-    return {
-      payloadType: typeof type === 'string' && type.length <= 64 ? type : null,
-      signer: typeof signer === 'string' && /^[0-9a-f]{64}$/.test(signer) ? signer : null,
-    };
-  } catch {
-    return { payloadType: null, signer: null };
-  }
 }
 
 function judgeTime(ctx: Ctx, payload: Payload): Refusal | null {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import { sha256, signerFromSecretKey, strictVerifier, fromHex } from '../../domain/crypto/index.js';
 import { decodeEvent, type Hex, type SignedEvent, toHex } from '../../domain/shadowgraph/event.js';
 import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
@@ -13,7 +12,7 @@ import {
   type Delivery,
 } from '../bus/comms-bus.js';
 import type { EventStore, NewEvent } from '../eventstore/event-store.js';
-import type { LedgerRecord } from '../../domain/processor/events.js';
+import { type LedgerRecord, ledgerRecordText } from '../../domain/processor/events.js';
 import { OrderHashChain } from '../shared/order-hash.js';
 import { canonicalGenesis, type Genesis, genesisHash, networkPrefix, type NodeKey } from './genesis.js';
 import { decodeFrame, encodeFrame, eventFrames, type InboxFrame } from './wire.js';
@@ -923,8 +922,10 @@ export function payloadKey(payload: Uint8Array): string {
 }
 
 /** A ledger record as stored: its canonical (JCS) JSON, and the hash of that as its id. */
+const utf8Encoder = new TextEncoder();
+
 export function storedLedgerRecord(record: LedgerRecord): NewEvent {
-  const data = new TextEncoder().encode(canonicalize(record) ?? '');
+  const data = utf8Encoder.encode(ledgerRecordText(record));
   return { eventId: toHex(sha256(data)), type: EVENT_TYPES.ledgerRecord, data };
 }
 
