@@ -7,6 +7,7 @@ import { toHex } from '../crypto/index.js';
  * - an optional digest tree, so the state root is recomputed only along what changed.
  */
 
+/** sha256 or an equivalent; it may remember answers by array, as nothing it is given changes later. */
 export type Hash = (data: Uint8Array) => Uint8Array;
 
 export class Journal {
@@ -157,8 +158,8 @@ export function encodeRow(key: string, value: unknown): string {
 class DigestTree {
   private readonly buckets = new Map<number, string[]>();
   private readonly dirty = new Set<number>();
-  /** levels[l]: node index at level l (leaves at `depth`) -> its 256 child digests. */
-  private readonly levels: Map<number, (Uint8Array | undefined)[]>[];
+  /** levels[l]: node index at level l (leaves at `depth`) -> that node's children. */
+  private readonly levels: Map<number, InnerNode>[];
   private top: Uint8Array | undefined;
 
   constructor(private readonly depth: DigestDepth) {
@@ -198,19 +199,19 @@ class DigestTree {
         for (let i = 0; i < keys.length; i++) text += (i === 0 ? '' : ',') + row(keys[i]!);
         digest = hash(utf8.encode(text + ']'));
       }
-      setSlot(leafParents, b, digest);
+      setChild(leafParents, b, digest);
       parents.add(b >>> 8);
     }
     this.dirty.clear();
-    // Inner levels: rehash each touched node from its slots into its own parent's slot.
+    // Inner levels: rehash each touched node from its children into its own parent's slot.
     for (let level = this.depth - 1; level >= 0; level--) {
       const nodes = this.levels[level]!;
       const next = new Set<number>();
       for (const p of parents) {
-        const slots = nodes.get(p);
-        const digest = slots ? hash(packChildren(slots)) : undefined;
+        const node = nodes.get(p);
+        const digest = node ? hash(node.packed()) : undefined;
         if (level === 0) this.top = digest;
-        else setSlot(this.levels[level - 1]!, p, digest);
+        else setChild(this.levels[level - 1]!, p, digest);
         next.add(p >>> 8);
       }
       parents = next;
@@ -219,40 +220,74 @@ class DigestTree {
   }
 }
 
-/** Sets child `index`'s digest in its parent's slots; drops a parent left with no child. */
-function setSlot(
-  nodes: Map<number, (Uint8Array | undefined)[]>,
-  index: number,
-  digest: Uint8Array | undefined,
-): void {
-  const parent = index >>> 8;
-  let slots = nodes.get(parent);
-  if (digest === undefined) {
-    if (!slots) return;
-    slots[index & 255] = undefined;
-    if (slots.every((d) => d === undefined)) nodes.delete(parent);
-    return;
+/**
+ * An inner node's up to 256 child digests and their innerNode() encoding, kept between roots: a
+ * child whose digest changes is rewritten in a copy (the hash port may keep what it was given);
+ * one that appears or goes makes the encoding be rebuilt on the next read.
+ */
+class InnerNode {
+  private readonly children: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(256).fill(
+    undefined,
+  );
+  private count = 0;
+  private encoding: Uint8Array | null = null;
+  /** `encoding` was handed out by packed(): write to a copy. */
+  private shared = false;
+  /** Where child c's digest starts in `encoding`. */
+  private readonly offsets = new Int32Array(256);
+
+  get empty(): boolean {
+    return this.count === 0;
   }
-  if (!slots) nodes.set(parent, (slots = new Array<Uint8Array | undefined>(256).fill(undefined)));
-  slots[index & 255] = digest;
+
+  set(c: number, digest: Uint8Array | undefined): void {
+    const had = this.children[c];
+    this.children[c] = digest;
+    if (had === undefined && digest === undefined) return;
+    if (had === undefined) this.count++;
+    else if (digest === undefined) this.count--;
+    if (this.encoding && had !== undefined && digest !== undefined && had.length === digest.length) {
+      if (this.shared) {
+        this.encoding = this.encoding.slice();
+        this.shared = false;
+      }
+      this.encoding.set(digest, this.offsets[c]!);
+    } else this.encoding = null;
+  }
+
+  /** innerNode() of the children in index order; never changed once returned. */
+  packed(): Uint8Array {
+    this.shared = true;
+    if (this.encoding) return this.encoding;
+    let size = 0;
+    for (let c = 0; c < 256; c++) {
+      const d = this.children[c];
+      if (d !== undefined) size += 1 + d.length;
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (let c = 0; c < 256; c++) {
+      const d = this.children[c];
+      if (d === undefined) continue;
+      out[at++] = c;
+      this.offsets[c] = at;
+      out.set(d, at);
+      at += d.length;
+    }
+    return (this.encoding = out);
+  }
 }
 
-function packChildren(slots: readonly (Uint8Array | undefined)[]): Uint8Array {
-  let size = 0;
-  for (let c = 0; c < 256; c++) {
-    const d = slots[c];
-    if (d !== undefined) size += 1 + d.length;
+/** Sets child `index`'s digest in its parent; drops a parent left with no child. */
+function setChild(nodes: Map<number, InnerNode>, index: number, digest: Uint8Array | undefined): void {
+  const parent = index >>> 8;
+  let node = nodes.get(parent);
+  if (!node) {
+    if (digest === undefined) return;
+    nodes.set(parent, (node = new InnerNode()));
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (let c = 0; c < 256; c++) {
-    const d = slots[c];
-    if (d === undefined) continue;
-    out[at++] = c;
-    out.set(d, at);
-    at += d.length;
-  }
-  return out;
+  node.set(index & 255, digest);
+  if (node.empty) nodes.delete(parent);
 }
 
 /**
