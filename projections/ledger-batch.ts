@@ -103,12 +103,13 @@ export interface BatchChanges {
   readonly rounds: RoundRow[];
 }
 
+/** Changes the rows it was given in place: the store hands over rows it has just read. */
 class Table<T> {
   readonly rows = new Map<string, T>();
   readonly dirty = new Set<string>();
 
   constructor(rows: readonly T[], key: (row: T) => string) {
-    for (const row of rows) this.rows.set(key(row), structuredClone(row));
+    for (const row of rows) this.rows.set(key(row), row);
   }
 
   put(key: string, row: T): T {
@@ -145,6 +146,7 @@ export class LedgerBatch {
   private readonly payloads = new Map<string, PayloadStatusRow>();
   private readonly rounds = new Map<number, RoundRow>();
 
+  /** Takes ownership of the loaded rows (it changes them); pass copies to keep the originals. */
   constructor(loaded: LoadedRows) {
     this.vms = new Table(loaded.vms, (r) => r.vmId);
     this.hosts = new Table(loaded.hosts, (r) => r.hostId);

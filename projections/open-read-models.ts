@@ -483,7 +483,7 @@ class TypeOrmReadModels implements ReadModels {
     key: keyof T & string,
     ids: ReadonlySet<string>,
   ): Promise<T[]> {
-    return this.statements.findIn(m, entity, key, [...ids]);
+    return this.statements.findIn(m, entity, key, ids);
   }
 
   private async write(m: EntityManager, changes: BatchChanges): Promise<void> {

@@ -164,14 +164,15 @@ export class RowStatements {
     }
   }
 
-  /** The rows whose `key` is one of `ids`, in no particular order. */
+  /** The rows whose `key` is one of `keys`, in no particular order. */
   async findIn<T extends ObjectLiteral>(
     m: EntityManager,
     entity: EntitySchema<T>,
     key: keyof T & string,
-    ids: readonly string[],
+    keys: ReadonlySet<string>,
   ): Promise<T[]> {
-    if (ids.length === 0) return [];
+    if (keys.size === 0) return [];
+    const ids = [...keys];
     const table = this.table(entity);
     const column = table.column(key);
     const rows: T[] = [];
