@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import canonicalize from 'canonicalize';
 import { sha256, strictVerifier } from '../../domain/crypto/index.js';
 import type { LedgerRecord } from '../../domain/processor/events.js';
-import { jcs as stateJcs } from '../../domain/processor/table.js';
 import { PayloadProcessor } from '../../domain/processor/index.js';
 import { decodeEvent, type SignedEvent, toHex } from '../../domain/shadowgraph/event.js';
 import { Hashgraph, type OrderedEvent } from '../../domain/shadowgraph/hashgraph.js';
@@ -12,15 +10,17 @@ import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
 import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
 import { type Genesis, genesisHash, parseGenesis } from '../node/genesis.js';
 import { processorConfigOf } from '../node/ledger-driver.js';
-import {
-  EVENT_TYPES,
-  type OrderedRecord,
-  orderedRecord,
-  STREAMS,
-  storedLedgerRecord,
-} from '../node/node-runtime.js';
+import { EVENT_TYPES, type OrderedRecord, orderedRecord, STREAMS } from '../node/node-runtime.js';
 import { VerifyPool } from '../bench/verify-pool.js';
 import { OrderHashChain } from '../shared/order-hash.js';
+import {
+  compareLedger,
+  compareOrdered,
+  errorText,
+  Pairing,
+  type ReportMismatch,
+  type StoredRecord,
+} from './compare.js';
 import {
   type AuditBench,
   AuditError,
@@ -81,22 +81,12 @@ const SHADOWGRAPH_PREFIX = STREAMS.shadowgraph('');
 const DEFAULT_JOB_EVENTS = 128;
 const MAX_THREADS = 4;
 
-/** Counts a difference found at a stream revision (and keeps it, up to maxMismatches). */
-type ReportMismatch = (kind: MismatchKind, stream: string, position: number, detail: string) => void;
-
 const utf8 = new TextDecoder();
 
 interface StoredEvent {
   readonly stream: string;
   readonly revision: number;
   readonly event: SignedEvent;
-}
-
-interface StoredRecord {
-  readonly revision: number;
-  readonly eventId: string;
-  readonly type: string;
-  readonly data: Uint8Array;
 }
 
 /** Answers audit jobs (judge-items.ts): in a VerifyPool of audit workers, or inline. */
@@ -142,15 +132,20 @@ function createJudge(threads: number): Judge {
 }
 
 interface Job {
-  /** graphEvents[start, end) */
-  readonly start: number;
-  readonly end: number;
+  /** The job's events, in store order. */
+  readonly events: readonly StoredEvent[];
   /** The events' payloads, in job order: the arrays the processor will ask to open. */
   readonly payloads: readonly Uint8Array[];
   readonly answer: Promise<Omit<AuditAnswer, 'op' | 'id'>>;
+  settled: boolean;
 }
 
-/** Re-derives consensus, ledger and state roots from a store's raw signed events and compares. */
+/**
+ * Re-derives consensus, ledger and state roots from a store's raw signed events and compares.
+ * One pass over the store: while it is read, answered jobs already go through consensus and the
+ * processor, and stored records are compared as soon as their re-derived counterparts exist, so
+ * little is kept and the main thread does not wait for the whole store before consensus.
+ */
 export async function auditStore(store: EventStore, options: AuditOptions = {}): Promise<AuditReport> {
   const started = performance.now();
   const cpuAtStart = process.cpuUsage();
@@ -163,10 +158,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     if (mismatches.length < maxMismatches) mismatches.push({ kind, stream, position, detail });
   };
   const notices: Notice[] = [];
-  const ordered: OrderedEvent[] = [];
-  /** Records the processor derived; compared with the stored ledger as they come. */
-  let derivedLedger = 0;
-  /** The derived records within the stored ledger, kept only for the read models. */
+  /** The derived records, kept only for the read models (cut to the stored ledger's length). */
   const keptLedger: LedgerRecord[] = [];
   let eventsVerified = 0;
   let stateRootsChecked = 0;
@@ -177,27 +169,45 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
   let bench: AuditBench | undefined;
   let readModels: ReadModelsComparison | undefined;
 
-  // ---- read every record once, in commit order
-  const genesisRecords: StoredRecord[] = [];
-  const graphEvents: StoredEvent[] = [];
-  const consensus: StoredRecord[] = [];
-  const ledger: StoredRecord[] = [];
+  // ---- the stored order and ledger, compared record by record as both sides come
+  const consensus = new Pairing<OrderedRecord>((stored, derived, index) => {
+    orderHashAt = { index: index + 1, hash: derived.orderHash };
+    compareOrdered(stored, index, derived, mismatch);
+  });
+  const ledger = new Pairing<LedgerRecord>((stored, derived) => {
+    if (compareLedger(stored, derived, mismatch) && derived.event.type === 'StateRootComputed')
+      stateRootsChecked++;
+  });
+
   const nextRevision = new Map<string, number>();
   let shadowGraphEvents = 0;
+  let genesisRecords = 0;
+  /** undefined: no genesis record read yet; null: the genesis failed (nothing is re-derived). */
+  let genesisFound: Genesis | null | undefined;
+  let replay: Replay | null = null;
   let read = 0;
   const judge = createJudge(Math.min(MAX_THREADS, options.threads ?? availableParallelism()));
   const jobEvents = Math.max(1, options.jobEvents ?? DEFAULT_JOB_EVENTS);
   const jobs: Job[] = [];
   let items = new JobItems();
+  let itemEvents: StoredEvent[] = [];
   const submit = (): void => {
-    const start = jobs.length > 0 ? jobs[jobs.length - 1]!.end : 0;
-    if (graphEvents.length === start) return;
-    const answer = judge.judge(items);
-    answer.catch(() => undefined); // awaited below; an early return must not leave it unhandled
-    jobs.push({ start, end: graphEvents.length, payloads: items.payloads, answer });
+    if (itemEvents.length === 0) return;
+    const job: Job = {
+      events: itemEvents,
+      payloads: items.payloads,
+      answer: judge.judge(items),
+      settled: false,
+    };
+    // Awaited in order later; an early return must not leave a rejection unhandled.
+    job.answer.then(
+      () => void (job.settled = true),
+      () => void (job.settled = true),
+    );
+    jobs.push(job);
     items = new JobItems();
+    itemEvents = [];
   };
-  let genesisFound: Genesis | null = null;
   try {
     for await (const page of readTolerantly(store, (after, err) =>
       mismatch('unreadable', '$all', `after ${after}`, `a record cannot be read: ${errorText(err)}`),
@@ -213,57 +223,92 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
             `revision ${revision} follows ${expected - 1}: ${revision - expected} record(s) missing`,
           );
         nextRevision.set(r.streamId, revision + 1);
-        const stored: StoredRecord = { revision, eventId: r.eventId, type: r.type, data: r.data };
-        if (r.streamId === STREAMS.genesis) genesisRecords.push(stored);
-        else if (r.streamId === STREAMS.consensus) consensus.push(stored);
-        else if (r.streamId === STREAMS.ledger) ledger.push(stored);
+        if (r.streamId === STREAMS.ledger)
+          ledger.addStored({ revision, eventId: r.eventId, type: r.type, data: r.data });
+        else if (r.streamId === STREAMS.consensus)
+          consensus.addStored({ revision, eventId: r.eventId, type: r.type, data: r.data });
         else if (r.streamId.startsWith(SHADOWGRAPH_PREFIX)) {
           shadowGraphEvents++;
           const e = checkEncoding(r, revision, mismatch);
           if (e) {
-            graphEvents.push({ stream: r.streamId, revision, event: e });
+            itemEvents.push({ stream: r.streamId, revision, event: e });
             items.event(e.signature, e.id, e.body.creator, e.body.payloads);
-            if (graphEvents.length % jobEvents === 0) submit();
+            if (itemEvents.length >= jobEvents) submit();
+          }
+        } else if (r.streamId === STREAMS.genesis) {
+          if (genesisRecords++ === 0) {
+            genesisFound = readGenesis(
+              { revision, eventId: r.eventId, type: r.type, data: r.data },
+              options.genesis,
+              mismatch,
+            );
+            if (genesisFound) replay = newReplay(genesisFound);
           }
         }
       }
       read += page.length;
       progress('read', read, read);
+      // Jobs already answered go through consensus now; none is waited for while reading.
+      while (replay && jobs.length > 0 && jobs[0]!.settled) await replay.take(jobs.shift()!, false);
     }
     submit();
 
-    // ---- genesis
-    const genesis = readGenesis(genesisRecords, options.genesis, mismatch);
-    genesisFound = genesis;
-    if (!genesis) return finish();
+    if (genesisRecords === 0) mismatch('genesis', STREAMS.genesis, 0, 'the store holds no genesis');
+    if (genesisRecords > 1)
+      mismatch('genesis', STREAMS.genesis, 1, `the genesis stream holds ${genesisRecords} records, not one`);
+    if (!replay) return finish();
+    const genesis = genesisFound!;
 
-    // ---- signatures and payloads, once each, ahead of consensus (the jobs run while the store is
-    // read); the core asks the event verdicts back, the processor the opened payloads (its `open`)
+    for (const job of jobs.splice(0)) await replay.take(job, true);
+    await judge.close();
+    replay.end();
+
+    // ---- stored beyond what the events derive
+    for (const [stored, index] of consensus.unpaired()) compareOrdered(stored, index, null, mismatch);
+    for (const [stored] of ledger.unpaired()) compareLedger(stored, null, mismatch);
+    progress('ledger', ledger.storedCount, ledger.storedCount);
+
+    if (options.readModels) {
+      progress('read-models', 0, 1);
+      keptLedger.length = Math.min(keptLedger.length, ledger.storedCount);
+      readModels = await options.readModels(genesis, keptLedger, (m) =>
+        mismatch(m.kind, m.stream, m.position, m.detail),
+      );
+      progress('read-models', 1, 1);
+    }
+
+    seconds = (performance.now() - started) / 1000;
+    const auditCpu = process.cpuUsage(cpuAtStart);
+    const boundOver = options.bench ? await boundEvents(store) : [];
+    if (boundOver.length > 0) {
+      bench = await measureBounds(boundOver, {
+        eventsVerified,
+        seconds,
+        cpuSeconds: (auditCpu.user + auditCpu.system) / 1e6,
+        threads: judge.threads,
+        jobEvents,
+      });
+      progress('bench', 1, 1);
+    }
+
+    return finish();
+  } finally {
+    await judge.close();
+  }
+
+  /** Consensus and the processor, re-run from the raw events of the jobs, in store order. */
+  interface Replay {
+    /** Takes a job's verdicts and inserts its verified events; `after` reading, reports progress. */
+    take(job: Job, afterReading: boolean): Promise<void>;
+    /** The last consensus run; orphans, forks and the last decided round. */
+    end(): void;
+  }
+
+  function newReplay(genesis: Genesis): Replay {
     const verified = new Set<string>();
     const memo = new OpenedMemo();
     let judged = 0;
-    const takeVerdicts = async (job: Job): Promise<void> => {
-      const { verdicts, opened } = await job.answer;
-      const events = job.end - job.start;
-      for (let i = 0; i < events; i++) {
-        const s = graphEvents[job.start + i]!;
-        const e = s.event;
-        const v = verdicts[i];
-        const good = v === 0 || v === 1 ? v === 1 : strictVerifier.verify(e.signature, e.id, e.body.creator);
-        if (good) {
-          verified.add(e.idHex);
-          eventsVerified++;
-        } else mismatch('signature', s.stream, s.revision, `event ${e.idHex} signature does not verify`);
-      }
-      job.payloads.forEach((bytes, i) => {
-        const answer = opened[i];
-        if (answer) memo.remember(bytes, answer);
-      });
-      judged += events;
-      progress('verify', judged, graphEvents.length);
-    };
-
-    // ---- consensus and the processor, re-run from the raw events
+    const chain = new OrderHashChain(1);
     const processor = new PayloadProcessor(processorConfigOf(genesis), {
       verify: strictVerifier,
       hash: sha256,
@@ -285,30 +330,30 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
           })),
         );
         for (const r of outcome.records) {
-          const i = derivedLedger++;
-          const stored = ledger[i];
-          if (!stored) continue; // beyond the stored ledger: it is a prefix
           if (options.readModels) keptLedger.push(r);
-          if (compareLedger(stored, i, r, mismatch) && r.event.type === 'StateRootComputed')
-            stateRootsChecked++;
+          ledger.addDerived(r);
         }
         return outcome.membership;
       },
     });
-    const where = new Map<string, StoredEvent>();
+    /** Where each inserted event is stored (its revision; the stream is its creator's), for stale notices. */
+    const revisionOf = new Map<string, number>();
     const orphans = new Map<string, StoredEvent[]>();
     const batch = Math.max(1, options.consensusBatch ?? DEFAULT_CONSENSUS_BATCH);
     let sinceConsensus = 0;
     let inserted = 0;
     const runConsensus = (): void => {
       const result = graph.runConsensus();
-      for (const o of result.ordered) ordered.push(o);
+      for (const o of result.ordered) {
+        chain.append(o.event.id);
+        consensus.addDerived(orderedRecord(o, chain.head));
+      }
       for (const e of result.stale) {
-        const s = where.get(e.idHex);
+        const revision = revisionOf.get(e.idHex);
         notices.push({
           kind: 'stale',
-          stream: s?.stream ?? '',
-          position: s?.revision ?? -1,
+          stream: revision === undefined ? '' : STREAMS.shadowgraph(toHex(e.body.creator)),
+          position: revision ?? -1,
           detail: `event ${e.idHex} was received too late to be ordered`,
         });
       }
@@ -358,88 +403,64 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
         }
       }
     };
-    for (const job of jobs) {
-      await takeVerdicts(job);
-      for (let i = job.start; i < job.end; i++) {
-        const s = graphEvents[i]!;
-        if (!verified.has(s.event.idHex)) continue;
-        where.set(s.event.idHex, s);
-        insert(s);
-        if (sinceConsensus >= batch) runConsensus();
-        if (inserted % 1024 === 0) progress('consensus', inserted, graphEvents.length);
-      }
-    }
-    await judge.close();
-    runConsensus();
-    progress('consensus', inserted, verified.size);
-    for (const [parent, waiting] of [...orphans].sort(([a], [b]) => (a < b ? -1 : 1)))
-      for (const s of waiting)
-        mismatch(
-          'hash-link',
-          s.stream,
-          s.revision,
-          `event ${s.event.idHex}: parent ${parent} is not in the store (or did not verify)`,
-        );
-    lastDecidedRound = graph.lastDecidedRound;
-    forks = graph.forkEvidence.map((f) => ({
-      creator: f.creator,
-      seq: f.seq,
-      eventIds: f.eventIds,
-    }));
-
-    // ---- compare the order
-    const chain = new OrderHashChain(1);
-    for (let i = 0; i < Math.max(consensus.length, ordered.length); i++) {
-      const o = ordered[i];
-      if (o) chain.append(o.event.id);
-      const stored = consensus[i];
-      if (!stored) continue;
-      if (i < ordered.length && i < consensus.length) orderHashAt = { index: i + 1, hash: chain.head };
-      compareOrdered(stored, i, o ? orderedRecord(o, chain.head) : null, mismatch);
-    }
-
-    // ---- the ledger and its state roots were compared as the processor derived them; what is
-    // stored beyond that derives from nothing
-    for (let i = derivedLedger; i < ledger.length; i++) compareLedger(ledger[i]!, i, null, mismatch);
-    progress('ledger', ledger.length, ledger.length);
-
-    if (options.readModels) {
-      progress('read-models', 0, 1);
-      readModels = await options.readModels(genesis, keptLedger, (m) =>
-        mismatch(m.kind, m.stream, m.position, m.detail),
-      );
-      progress('read-models', 1, 1);
-    }
-
-    seconds = (performance.now() - started) / 1000;
-    const auditCpu = process.cpuUsage(cpuAtStart);
-    if (options.bench && graphEvents.length > 0) {
-      bench = await measureBounds(graphEvents, {
-        eventsVerified,
-        seconds,
-        cpuSeconds: (auditCpu.user + auditCpu.system) / 1e6,
-        threads: judge.threads,
-        jobEvents,
-      });
-      progress('bench', 1, 1);
-    }
-
-    return finish();
-  } finally {
-    await judge.close();
+    return {
+      async take(job, afterReading) {
+        const { verdicts, opened } = await job.answer;
+        const good: StoredEvent[] = [];
+        job.events.forEach((s, i) => {
+          const e = s.event;
+          const v = verdicts[i];
+          const ok = v === 0 || v === 1 ? v === 1 : strictVerifier.verify(e.signature, e.id, e.body.creator);
+          if (ok) {
+            verified.add(e.idHex);
+            eventsVerified++;
+            good.push(s);
+          } else mismatch('signature', s.stream, s.revision, `event ${e.idHex} signature does not verify`);
+        });
+        job.payloads.forEach((bytes, i) => {
+          const answer = opened[i];
+          if (answer) memo.remember(bytes, answer);
+        });
+        judged += job.events.length;
+        if (afterReading) progress('verify', judged, shadowGraphEvents);
+        for (const s of good) {
+          revisionOf.set(s.event.idHex, s.revision);
+          insert(s);
+          if (sinceConsensus >= batch) runConsensus();
+        }
+        if (afterReading) progress('consensus', inserted, shadowGraphEvents);
+      },
+      end() {
+        runConsensus();
+        for (const [parent, waiting] of [...orphans].sort(([a], [b]) => (a < b ? -1 : 1)))
+          for (const s of waiting)
+            mismatch(
+              'hash-link',
+              s.stream,
+              s.revision,
+              `event ${s.event.idHex}: parent ${parent} is not in the store (or did not verify)`,
+            );
+        lastDecidedRound = graph.lastDecidedRound;
+        forks = graph.forkEvidence.map((f) => ({
+          creator: f.creator,
+          seq: f.seq,
+          eventIds: f.eventIds,
+        }));
+      },
+    };
   }
 
   function finish(): AuditReport {
     const auditSeconds = seconds ?? (performance.now() - started) / 1000;
     const consensusCmp = {
-      stored: consensus.length,
-      derived: ordered.length,
-      storedIsPrefix: consensus.length < ordered.length,
+      stored: consensus.storedCount,
+      derived: consensus.derivedCount,
+      storedIsPrefix: consensus.storedCount < consensus.derivedCount,
     };
     const ledgerCmp = {
-      stored: ledger.length,
-      derived: derivedLedger,
-      storedIsPrefix: ledger.length < derivedLedger,
+      stored: ledger.storedCount,
+      derived: ledger.derivedCount,
+      storedIsPrefix: ledger.storedCount < ledger.derivedCount,
     };
     return {
       ok: mismatchCount === 0,
@@ -447,8 +468,8 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
       network: genesisFound ? genesisFound.network : null,
       eventsVerified,
       shadowGraphEvents,
-      orderedEvents: Math.min(consensus.length, ordered.length),
-      ledgerEvents: Math.min(ledger.length, derivedLedger),
+      orderedEvents: Math.min(consensusCmp.stored, consensusCmp.derived),
+      ledgerEvents: Math.min(ledgerCmp.stored, ledgerCmp.derived),
       stateRootsChecked,
       consensus: consensusCmp,
       ledger: ledgerCmp,
@@ -470,6 +491,19 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
   }
 }
 
+/** The store's well-formed ShadowGraph events, read again for the bench (not part of the audit's time). */
+async function boundEvents(store: EventStore): Promise<SignedEvent[]> {
+  const events: SignedEvent[] = [];
+  const ignore = (): void => undefined;
+  for await (const page of readTolerantly(store, ignore))
+    for (const r of page) {
+      if (!r.streamId.startsWith(SHADOWGRAPH_PREFIX)) continue;
+      const e = checkEncoding(r, Number(r.revision), ignore);
+      if (e) events.push(e);
+    }
+  return events;
+}
+
 /**
  * The signature-verification bound of the same run (docs/audit.md, "Benchmark"), measured after
  * the audit with its workers stopped: every signature the audit checks (each event's, and each
@@ -478,7 +512,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
  * reported before, the event signatures alone on one thread.
  */
 async function measureBounds(
-  graphEvents: readonly StoredEvent[],
+  graphEvents: readonly SignedEvent[],
   audit: {
     readonly eventsVerified: number;
     readonly seconds: number;
@@ -498,7 +532,7 @@ async function measureBounds(
   for (let start = 0; start < graphEvents.length; start += audit.jobEvents) {
     const triples: Triple[] = [];
     const payloads: Triple[] = [];
-    for (const { event: e } of graphEvents.slice(start, start + audit.jobEvents)) {
+    for (const e of graphEvents.slice(start, start + audit.jobEvents)) {
       triples.push({ signature: e.signature, message: e.id, publicKey: e.body.creator });
       for (const p of e.body.payloads) {
         const signed = payloadSignature(p);
@@ -510,7 +544,7 @@ async function measureBounds(
   }
 
   let t0 = performance.now();
-  for (const { event: e } of graphEvents) strictVerifier.verify(e.signature, e.id, e.body.creator);
+  for (const e of graphEvents) strictVerifier.verify(e.signature, e.id, e.body.creator);
   const eventSignaturesOneThread = figure((performance.now() - t0) / 1000);
 
   const cpu0 = process.cpuUsage();
@@ -609,17 +643,10 @@ function checkEncoding(r: RecordedEvent, revision: number, mismatch: ReportMisma
 }
 
 function readGenesis(
-  records: readonly StoredRecord[],
+  first: StoredRecord,
   pinned: Genesis | undefined,
   mismatch: ReportMismatch,
 ): Genesis | null {
-  const first = records[0];
-  if (!first) {
-    mismatch('genesis', STREAMS.genesis, 0, 'the store holds no genesis');
-    return null;
-  }
-  if (records.length > 1)
-    mismatch('genesis', STREAMS.genesis, 1, `the genesis stream holds ${records.length} records, not one`);
   const hash = toHex(sha256(first.data));
   if (first.eventId !== hash)
     mismatch('genesis', STREAMS.genesis, 0, `stored id ${first.eventId}, but the document hashes to ${hash}`);
@@ -642,133 +669,4 @@ function readGenesis(
     return null;
   }
   return genesis;
-}
-
-const ORDERED_FIELDS: readonly (keyof OrderedRecord)[] = [
-  'eventId',
-  'consensusIndex',
-  'roundReceived',
-  'consensusTimestamp',
-  'orderHash',
-  'creator',
-  'seq',
-  'round',
-  'payloads',
-];
-
-function compareOrdered(
-  stored: StoredRecord,
-  index: number,
-  derived: OrderedRecord | null,
-  mismatch: ReportMismatch,
-): void {
-  const stream = STREAMS.consensus;
-  if (stored.revision !== index) return; // already reported as a gap; the rest are shifted
-  let record: Partial<OrderedRecord>;
-  try {
-    record = JSON.parse(utf8.decode(stored.data)) as Partial<OrderedRecord>;
-    if (typeof record !== 'object' || record === null) throw new Error('not an object');
-  } catch (err) {
-    mismatch('unreadable', stream, index, `record is not JSON: ${errorText(err)}`);
-    return;
-  }
-  if (!derived) {
-    mismatch(
-      'consensus',
-      stream,
-      index,
-      `stored ${String(record.eventId)}, but the events order nothing here`,
-    );
-    return;
-  }
-  const differs: string[] = [];
-  if (stored.type !== EVENT_TYPES.eventOrdered) differs.push(`type ${stored.type}`);
-  if (stored.eventId !== derived.eventId) differs.push(`stored id ${stored.eventId}`);
-  for (const f of ORDERED_FIELDS)
-    if (record[f] !== derived[f])
-      differs.push(`${f} ${JSON.stringify(record[f])} != ${JSON.stringify(derived[f])}`);
-  if (differs.length > 0)
-    mismatch('consensus', stream, index, `re-derived ${derived.eventId}: ${differs.join('; ')}`);
-}
-
-/** True when the stored record equals the re-derived one byte for byte. */
-function compareLedger(
-  stored: StoredRecord,
-  index: number,
-  derived: LedgerRecord | null,
-  mismatch: ReportMismatch,
-): boolean {
-  const stream = STREAMS.ledger;
-  if (!derived) {
-    mismatch(
-      'ledger',
-      stream,
-      stored.revision,
-      `stored ${stored.eventId}, but the processor derives nothing here`,
-    );
-    return false;
-  }
-  if (sameBytes(stored, derived)) return true;
-  const expected = storedLedgerRecord(derived);
-  if (
-    stored.eventId === expected.eventId &&
-    stored.type === expected.type &&
-    Buffer.from(stored.data).equals(expected.data)
-  )
-    return true;
-  let record: LedgerRecord | null = null;
-  try {
-    record = JSON.parse(utf8.decode(stored.data)) as LedgerRecord;
-  } catch {
-    record = null;
-  }
-  const isRoot = derived.event.type === 'StateRootComputed' || record?.event?.type === 'StateRootComputed';
-  const what = record ? firstDifference(record, derived) : 'record is not JSON';
-  const idNote =
-    stored.eventId !== expected.eventId ? `; stored id ${stored.eventId}, expected ${expected.eventId}` : '';
-  mismatch(
-    isRoot ? 'state-root' : 'ledger',
-    stream,
-    stored.revision,
-    `${derived.event.type}: ${what}${idNote}`,
-  );
-  return false;
-}
-
-/**
- * The fast path of compareLedger: the record's canonical text by the state's JCS (table.ts), which
- * equals `canonicalize` where it answers at all (integers, no undefined); the stored id must still
- * hash the stored bytes. Anything else goes to the reference path.
- */
-function sameBytes(stored: StoredRecord, derived: LedgerRecord): boolean {
-  if (stored.type !== EVENT_TYPES.ledgerRecord) return false;
-  let text: string;
-  try {
-    text = stateJcs(derived);
-  } catch {
-    return false;
-  }
-  // JSON.stringify escapes a lone surrogate, which canonicalize refuses: the reference decides.
-  if (text.includes('\\ud')) return false;
-  const data = Buffer.from(stored.data.buffer, stored.data.byteOffset, stored.data.byteLength);
-  return data.equals(Buffer.from(text, 'utf8')) && stored.eventId === toHex(sha256(stored.data));
-}
-
-function firstDifference(stored: unknown, derived: unknown, path = ''): string {
-  if (typeof stored !== 'object' || typeof derived !== 'object' || stored === null || derived === null) {
-    return stored === derived
-      ? 'bytes differ (non-canonical encoding)'
-      : `${path || '.'}: stored ${JSON.stringify(stored)}, re-derived ${JSON.stringify(derived)}`;
-  }
-  const keys = [...new Set([...Object.keys(stored), ...Object.keys(derived)])].sort();
-  for (const k of keys) {
-    const a = (stored as Record<string, unknown>)[k];
-    const b = (derived as Record<string, unknown>)[k];
-    if (canonicalize(a) !== canonicalize(b)) return firstDifference(a, b, `${path}.${k}`);
-  }
-  return 'bytes differ (non-canonical encoding)';
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
