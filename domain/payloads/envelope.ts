@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import canonicalize from 'canonicalize';
 import type { z } from 'zod';
+import { canonicalText } from '../canonical/jcs.js';
 import { fromHex, type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
 import {
   envelopeShape,
@@ -96,7 +96,7 @@ export function readableParts(bytes: Uint8Array): { payloadType: string | null; 
 }
 
 function jcs(value: unknown): string {
-  const text = canonicalize(value);
+  const text = canonicalText(value);
   if (text === undefined) throw new TypeError('value has no JSON encoding');
   return text;
 }

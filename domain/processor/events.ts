@@ -1,7 +1,6 @@
-import canonicalize from 'canonicalize';
+import { canonicalText } from '../canonical/jcs.js';
 import type { PayloadErrorCode } from '../payloads/envelope.js';
 import type { Capacity, VmStatus } from '../payloads/schemas.js';
-import { jcs } from './table.js';
 
 /**
  * The ledger: what the Payload Processor decides from the consensus order. Appended to stream
@@ -172,17 +171,7 @@ export interface LedgerRecord {
   readonly event: LedgerEvent;
 }
 
-/**
- * A record's canonical text (RFC 8785), as stream `ledger` stores it. The state's JCS answers for
- * integer-only records; anything it refuses, or a lone surrogate (which it escapes and
- * `canonicalize` does not), goes to the reference.
- */
+/** A record's canonical text (RFC 8785), as stream `ledger` stores it. */
 export function ledgerRecordText(record: LedgerRecord): string {
-  try {
-    const text = jcs(record);
-    if (!text.includes('\\ud')) return text;
-  } catch {
-    // the reference decides
-  }
-  return canonicalize(record) ?? '';
+  return canonicalText(record) ?? '';
 }

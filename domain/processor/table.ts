@@ -1,4 +1,7 @@
+import { jcs } from '../canonical/jcs.js';
 import { toHex } from '../crypto/index.js';
+
+export { jcs };
 
 /**
  * The mutable containers the state is made of. Two things set them apart from a plain Map:
@@ -89,59 +92,6 @@ function sortedInsert(keys: string[], key: string): void {
 function sortedRemove(keys: string[], key: string): void {
   const i = lowerBound(keys, key);
   if (keys[i] === key) keys.splice(i, 1);
-}
-
-/**
- * RFC 8785 (JCS) for the values state holds: strings, safe integers, booleans, null, arrays and
- * plain objects. Anything else (a float, undefined) throws: state is integer-only by contract.
- * Equals `canonicalize` on that domain (the specs check it) and is several times faster.
- */
-export function jcs(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'number':
-      if (!Number.isSafeInteger(value)) throw new TypeError(`state holds a non-integer number ${value}`);
-      return Object.is(value, -0) ? '0' : String(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object': {
-      if (value === null) return 'null';
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + jcs(value[i]);
-        return out + ']';
-      }
-      const shape = shapeOf(value);
-      let out = '{';
-      for (let i = 0; i < shape.keys.length; i++)
-        out += shape.prefixes[i]! + jcs((value as Record<string, unknown>)[shape.keys[i]!]);
-      return out + '}';
-    }
-    default:
-      throw new TypeError(`state holds a ${typeof value}`);
-  }
-}
-
-interface Shape {
-  readonly keys: readonly string[];
-  /** `"key":`, with a leading comma after the first. */
-  readonly prefixes: readonly string[];
-}
-
-/** Rows of one kind share their keys, so their sorted order is computed once per key list. */
-const shapes = new Map<string, Shape>();
-
-function shapeOf(value: object): Shape {
-  const own = Object.keys(value);
-  const id = JSON.stringify(own);
-  let shape = shapes.get(id);
-  if (!shape) {
-    const keys = own.sort();
-    shape = { keys, prefixes: keys.map((k, i) => (i === 0 ? '' : ',') + JSON.stringify(k) + ':') };
-    if (shapes.size < 1024) shapes.set(id, shape);
-  }
-  return shape;
 }
 
 /** JCS of `[key, value]`: one row's canonical text. */
