@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { type INestApplication, Inject, Module, type OnModuleDestroy } from '@nestjs/common';
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
+import { CqrsModule } from '@nestjs/cqrs';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ApiErrorFilter, ErrorReporter } from './errors.js';
@@ -97,7 +97,9 @@ export async function createNodeApp(
   app.useGlobalFilters(new ApiErrorFilter(reporter));
   if (options.openApi !== false) setupOpenApi(app);
   await app.init();
-  if (options.fastIntake !== false)
-    installFastIntake(app.getHttpServer(), app.get(CommandBus), reporter, limit);
+  if (options.fastIntake !== false) {
+    const handler = app.get(SubmitPayloadHandler);
+    installFastIntake(app.getHttpServer(), (raw) => handler.submitRaw(raw), reporter, limit);
+  }
   return app;
 }

@@ -6,12 +6,14 @@ export type SubmitOutcome = 'stored' | 'duplicate';
 
 interface Queued {
   readonly item: IntakeItem;
-  readonly done: Promise<void>;
-  resolve(): void;
+  /** Resolves 'stored' once the item's batch is durable. */
+  readonly done: Promise<SubmitOutcome>;
+  resolve(outcome: SubmitOutcome): void;
   reject(error: unknown): void;
 }
 
 const unavailable = (message: string) => new ApiError(503, 'UNAVAILABLE', message);
+const DUPLICATE: Promise<SubmitOutcome> = Promise.resolve('duplicate');
 
 /**
  * Group commit in front of the outbox. Requests queue for at most `windowMs` (or until `maxBatch`
@@ -48,19 +50,16 @@ export class GroupCommitIntake {
     this.rememberIds = tuning.rememberIds ?? 100_000;
   }
 
-  async submit(item: IntakeItem): Promise<SubmitOutcome> {
-    if (this.closed) throw unavailable('this node is shutting down');
-    if (this.recent.has(item.payloadId)) return 'duplicate';
+  submit(item: IntakeItem): Promise<SubmitOutcome> {
+    if (this.closed) return Promise.reject(unavailable('this node is shutting down'));
+    if (this.recent.has(item.payloadId)) return DUPLICATE;
     const same = this.open.get(item.payloadId);
-    if (same) {
-      await same.done;
-      return 'duplicate';
-    }
+    if (same) return same.done.then(() => 'duplicate');
     if (this.queue.length >= this.maxQueued)
-      throw unavailable('intake queue full; retry or use another node');
-    let resolve!: () => void;
+      return Promise.reject(unavailable('intake queue full; retry or use another node'));
+    let resolve!: (outcome: SubmitOutcome) => void;
     let reject!: (error: unknown) => void;
-    const done = new Promise<void>((res, rej) => {
+    const done = new Promise<SubmitOutcome>((res, rej) => {
       resolve = res;
       reject = rej;
     });
@@ -68,8 +67,7 @@ export class GroupCommitIntake {
     this.queue.push(queued);
     this.open.set(item.payloadId, queued);
     this.schedule();
-    await done;
-    return 'stored';
+    return done;
   }
 
   /** 'pending' when this node made the payload durable recently (no outbox read). */
@@ -125,7 +123,7 @@ export class GroupCommitIntake {
     for (const q of batch) {
       this.open.delete(q.item.payloadId);
       this.remember(q.item.payloadId);
-      q.resolve();
+      q.resolve('stored');
     }
     const publish = this.publisher
       .publish(items)

@@ -105,8 +105,8 @@ export class JudgePool implements BodyJudge {
     });
   }
 
-  async judge(raw: Uint8Array): Promise<JudgedBody> {
-    if (this.slots.length === 0 || this.broken) return judgeBody(raw);
+  judge(raw: Uint8Array): Promise<JudgedBody> {
+    if (this.slots.length === 0 || this.broken) return Promise.resolve(judgeBody(raw));
     return new Promise<JudgedBody>((resolve) => {
       this.queue.push({ raw, resolve });
       if (!this.scheduled) {

@@ -46,9 +46,13 @@ const utf8 = new TextEncoder();
 export class SubmitPayloadHandler implements ICommandHandler<SubmitPayloadCommand, SubmitResult> {
   constructor(@Inject(API_CONTEXT) private readonly ctx: ApiContext) {}
 
-  async execute({ body }: SubmitPayloadCommand): Promise<SubmitResult> {
+  execute({ body }: SubmitPayloadCommand): Promise<SubmitResult> {
+    return this.submitRaw('raw' in body ? body.raw : utf8.encode(JSON.stringify(body.parsed ?? {})));
+  }
+
+  /** The command's work on a raw body; the fast intake calls it without the CommandBus. */
+  async submitRaw(raw: Uint8Array): Promise<SubmitResult> {
     const started = performance.now();
-    const raw = 'raw' in body ? body.raw : utf8.encode(JSON.stringify(body.parsed ?? {}));
     const judged = await this.ctx.judge.judge(raw);
     if (!judged.ok) {
       const { code, message, details } = judged.error;

@@ -337,6 +337,41 @@ describe('the fast intake path hands unusual bodies to Express', () => {
     expect(t.outbox.appends).toHaveLength(before);
   });
 
+  it('joins a good body that arrives in several chunks, with the 202 headers of a single one', async () => {
+    const s = signed(vmCreate());
+    const bytes = Buffer.from(JSON.stringify(s.envelope));
+    const r = await new Promise<{ status: number; body: string; length?: string; type?: string }>(
+      (resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: Number(new URL(t.url).port), method: 'POST', path: '/v1/payloads' },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => (body += String(c)));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body,
+                length: res.headers['content-length'],
+                type: res.headers['content-type'],
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.write(bytes.subarray(0, 100));
+        setTimeout(() => {
+          req.write(bytes.subarray(100, 200));
+          req.end(bytes.subarray(200));
+        }, 20);
+      },
+    );
+    expect(r.status).toBe(202);
+    expect(JSON.parse(r.body)).toEqual({ payloadId: s.payloadId });
+    expect(r.length).toBe(String(Buffer.byteLength(r.body)));
+    expect(r.type).toBe('application/json; charset=utf-8');
+    expect(Buffer.from(t.outbox.stored.get(s.payloadId)!)).toEqual(Buffer.from(s.bytes));
+  });
+
   it('drops a body cut off mid-way without appending and keeps serving', async () => {
     const before = t.outbox.appends.length;
     await new Promise<void>((resolve) => {
