@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { sha256 } from '../../domain/crypto/index.js';
 import { decodeEvent } from '../../domain/shadowgraph/event.js';
@@ -35,6 +35,16 @@ export interface ClusterBenchReport {
   readonly payloadsPerSec: number;
   readonly finalityMs: { readonly p50: number; readonly p99: number };
   readonly duplicates: number;
+  /**
+   * CPU over the run (first submission to the last payload ordered everywhere), from /proc: the
+   * machine's busy share of all its cores, its busy CPU per payload (nodes, broker, database,
+   * publisher: everything), and the node processes' own; null where /proc cannot be read.
+   */
+  readonly cpu: {
+    readonly machineBusyShare: number;
+    readonly machineCpuUsPerPayload: number;
+    readonly nodesCpuUsPerPayload: number | null;
+  } | null;
 }
 
 const PAYLOAD_BYTES = 256;
@@ -80,6 +90,8 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
     );
 
     const topic = topicsFor(layout.genesis).payloads;
+    const pids = children.map((c) => c.pid!);
+    const cpuAtStart = cpuSample(pids);
     const started = Date.now();
     const batchSize = 2000;
     for (let sent = 0; sent < opts.payloads;) {
@@ -104,6 +116,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
       'every payload ordered on every node',
       100,
     );
+    const cpuAtEnd = cpuSample(pids);
 
     // Read back from every node's store: when each node ordered each payload.
     const orderedAt = new Map<string, number>();
@@ -156,6 +169,7 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
       payloadsPerSec: Math.round(opts.payloads / seconds),
       finalityMs: { p50: finality.percentile(0.5) ?? 0, p99: finality.percentile(0.99) ?? 0 },
       duplicates,
+      cpu: cpuReport(cpuAtStart, cpuAtEnd, opts.payloads, processes),
     };
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -171,6 +185,61 @@ export async function runClusterBench(opts: ClusterBenchOptions): Promise<Cluste
       ).catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+interface CpuSample {
+  /** Jiffies over all cores: busy (everything but idle and iowait) and in total. */
+  readonly machineBusy: number;
+  readonly machineTotal: number;
+  /** User + system jiffies of the node processes; null if one could not be read. */
+  readonly nodes: number | null;
+}
+
+/** Linux reports /proc times in USER_HZ, 100 a second on every mainstream architecture. */
+const JIFFY_US = 10_000;
+
+export function cpuSample(pids: readonly number[]): CpuSample | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n', 1)[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    const idle = fields[3]! + fields[4]!;
+    let nodes: number | null = 0;
+    for (const pid of pids) {
+      try {
+        // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        nodes += Number(rest[11]) + Number(rest[12]);
+      } catch {
+        nodes = null;
+        break;
+      }
+    }
+    return { machineBusy: total - idle, machineTotal: total, nodes };
+  } catch {
+    return null;
+  }
+}
+
+export function cpuReport(
+  start: CpuSample | null,
+  end: CpuSample | null,
+  payloads: number,
+  processes: boolean,
+): ClusterBenchReport['cpu'] {
+  if (!start || !end || end.machineTotal <= start.machineTotal) return null;
+  const busy = end.machineBusy - start.machineBusy;
+  const nodes = processes && start.nodes !== null && end.nodes !== null ? end.nodes - start.nodes : null;
+  return {
+    machineBusyShare: Math.round((1000 * busy) / (end.machineTotal - start.machineTotal)) / 1000,
+    machineCpuUsPerPayload: Math.round((busy * JIFFY_US) / payloads),
+    nodesCpuUsPerPayload: nodes === null ? null : Math.round((nodes * JIFFY_US) / payloads),
+  };
 }
 
 function benchPayload(seq: number): Uint8Array {
