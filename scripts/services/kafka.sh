@@ -242,16 +242,6 @@ kafka_start() {
   svc_log "ready: $KAFKA_BROKERS (pid $pid)"
 }
 
-kafka_signal_and_wait() { # pid signal seconds -> 0 when the process is gone
-  local pid="$1" sig="$2" seconds="$3"
-  kill "-$sig" "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + seconds))
-  while svc_pid_alive "$pid" "$KAFKA_PROC_MARK"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-
 kafka_stop() {
   local pid
   if ! pid="$(kafka_pid)"; then
@@ -260,9 +250,9 @@ kafka_stop() {
     return 0
   fi
   svc_log "stopping pid $pid (SIGTERM, up to ${KAFKA_STOP_TIMEOUT}s)"
-  if ! kafka_signal_and_wait "$pid" TERM "$KAFKA_STOP_TIMEOUT"; then
+  if ! svc_signal_and_wait "$pid" "$KAFKA_PROC_MARK" TERM "$KAFKA_STOP_TIMEOUT"; then
     svc_log "still running after ${KAFKA_STOP_TIMEOUT}s; SIGKILL"
-    kafka_signal_and_wait "$pid" KILL 10 || svc_die "pid $pid survived SIGKILL"
+    svc_signal_and_wait "$pid" "$KAFKA_PROC_MARK" KILL 10 || svc_die "pid $pid survived SIGKILL"
   fi
   rm -f "$KAFKA_PIDFILE"
   svc_log "stopped"
@@ -275,7 +265,7 @@ kafka_kill() {
     return 0
   fi
   svc_log "killing pid $pid (SIGKILL)"
-  kafka_signal_and_wait "$pid" KILL 10 || svc_die "pid $pid survived SIGKILL"
+  svc_signal_and_wait "$pid" "$KAFKA_PROC_MARK" KILL 10 || svc_die "pid $pid survived SIGKILL"
   # The pid file stays behind, as after a real crash; start handles it.
 }
 

@@ -40,12 +40,24 @@ svc_pid_alive() {
   state=$(awk '/^State:/{print $2}' "/proc/$pid/status" 2>/dev/null || true)
   [ "$state" != "Z" ] || return 1
   if [ -n "$pattern" ]; then
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern" || return 1
+    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$pattern" || return 1
   fi
   return 0
 }
 
 # svc_port_open HOST PORT: something accepts TCP connections there.
+# svc_signal_and_wait PID PATTERN SIGNAL SECONDS: sends SIGNAL, then 0 once the process is gone,
+# 1 if it still runs after SECONDS.
+svc_signal_and_wait() {
+  local pid="$1" pattern="$2" sig="$3" seconds="$4"
+  kill "-$sig" "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + seconds))
+  while svc_pid_alive "$pid" "$pattern"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
 svc_port_open() {
   timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
 }

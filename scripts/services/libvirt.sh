@@ -226,12 +226,9 @@ lv_stop_pid() {
     return 0
   fi
   svc_log "stopping $2 (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + 30))
-  while svc_pid_alive "$pid" "$2" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.5; done
-  if svc_pid_alive "$pid" "$2"; then
+  if ! svc_signal_and_wait "$pid" "$2" TERM 30; then
     svc_log "$2 did not stop in 30 s; SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
+    svc_signal_and_wait "$pid" "$2" KILL 10 || svc_log "$2 (pid $pid) survived SIGKILL"
   fi
   rm -f "$1"
 }
