@@ -1,63 +1,14 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommanderError } from 'commander';
-import { publicKeyOf, fromHex, toHex } from '../../domain/crypto/index.js';
-import { validateDevnetOptions, type DevnetCliOptions } from './commands/devnet.js';
-import type { CliIo } from './io.js';
-import { buildProgram } from './program.js';
-
-interface Captured {
-  io: CliIo;
-  out: string[];
-  err: string[];
-  exitCode: () => number | undefined;
-}
-
-function capture(): Captured {
-  const out: string[] = [];
-  const err: string[] = [];
-  let code: number | undefined;
-  return {
-    out,
-    err,
-    exitCode: () => code,
-    io: {
-      out: (t) => void out.push(t),
-      err: (t) => void err.push(t),
-      stdoutIsTTY: false,
-      stderrIsTTY: false,
-      columns: 100,
-      setExitCode: (c) => {
-        code = c;
-      },
-      interrupted: () => Promise.resolve(),
-    },
-  };
-}
-
-/** Parses argv with commander's process.exit replaced by a thrown CommanderError. */
-async function run(args: string[]): Promise<Captured & { error?: CommanderError }> {
-  const c = capture();
-  const program = buildProgram(c.io);
-  program.exitOverride();
-  for (const sub of program.commands) {
-    sub.exitOverride();
-    for (const subsub of sub.commands) subsub.exitOverride();
-  }
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return c;
-  } catch (error) {
-    if (error instanceof CommanderError) return { ...c, error };
-    throw error;
-  }
-}
+import { publicKeyOf, fromHex, toHex } from '../../../domain/crypto/index.js';
+import { validateDevnetOptions, type DevnetCliOptions } from '../../../src/cli/commands/devnet.js';
+import { dagger as run } from './support.js';
 
 describe('dagger CLI', () => {
   it('lists its commands in --help', async () => {
     const r = await run(['--help']);
-    const help = r.out.join('');
+    const help = r.out;
     for (const cmd of ['keygen', 'sim', 'bench', 'devnet']) expect(help).toContain(cmd);
   });
 
@@ -70,7 +21,7 @@ describe('dagger CLI', () => {
     it('requires --nodes', async () => {
       const r = await run(['sim', '--seeds', '1']);
       expect(r.error?.code).toBe('commander.missingMandatoryOptionValue');
-      expect(r.err.join('')).toContain('--nodes');
+      expect(r.err).toContain('--nodes');
     });
 
     it.each([
@@ -84,19 +35,19 @@ describe('dagger CLI', () => {
     ])('refuses %j naming the option', async (args, option) => {
       const r = await run(['sim', ...args]);
       expect(r.error?.code).toBe('commander.invalidArgument');
-      expect(r.err.join('')).toContain(option);
+      expect(r.err).toContain(option);
     });
 
     it('refuses an unknown mutant and lists the known ones', async () => {
       const r = await run(['sim', '--nodes', '4', '--mutant', 'nope']);
       expect(r.error?.code).toBe('commander.invalidArgument');
-      expect(r.err.join('')).toContain('threshold-half');
+      expect(r.err).toContain('threshold-half');
     });
 
     it('refuses --byzantine >= --nodes', async () => {
       const r = await run(['sim', '--nodes', '4', '--byzantine', '4']);
       expect(r.error).toBeDefined();
-      expect(r.err.join('')).toContain('--byzantine must be below --nodes');
+      expect(r.err).toContain('--byzantine must be below --nodes');
     });
   });
 
@@ -104,10 +55,10 @@ describe('dagger CLI', () => {
     it('prints exactly one JSON object on stdout and exits 0 on a clean run', async () => {
       const r = await run(['sim', '--nodes', '4', '--byzantine', '1', '--seeds', '1', '--json']);
       expect(r.error).toBeUndefined();
-      expect(r.out).toHaveLength(1);
-      const report = JSON.parse(r.out[0]!) as Record<string, unknown>;
+      expect(r.out.trimEnd().split('\n')).toHaveLength(1);
+      const report = JSON.parse(r.out) as Record<string, unknown>;
       expect(report).toMatchObject({ runs: 1, nodes: 4, byzantine: 1, mutant: null, safetyViolations: 0 });
-      expect(r.exitCode()).toBeUndefined();
+      expect(r.exitCode).toBeUndefined();
     }, 60_000);
   });
 
@@ -115,8 +66,8 @@ describe('dagger CLI', () => {
     it('prints exactly one JSON object with the documented fields', async () => {
       const r = await run(['bench', 'consensus', '--nodes', '4', '--payloads', '3000', '--json']);
       expect(r.error).toBeUndefined();
-      expect(r.out).toHaveLength(1);
-      const report = JSON.parse(r.out[0]!) as Record<string, unknown>;
+      expect(r.out.trimEnd().split('\n')).toHaveLength(1);
+      const report = JSON.parse(r.out) as Record<string, unknown>;
       expect(Object.keys(report).sort()).toEqual(
         [
           'mode',
@@ -152,7 +103,7 @@ describe('dagger CLI', () => {
     ])('refuses %j naming the option', async (args, option) => {
       const r = await run(['bench', 'consensus', ...args]);
       expect(r.error?.code).toBe('commander.invalidArgument');
-      expect(r.err.join('')).toContain(option);
+      expect(r.err).toContain(option);
     });
   });
 
@@ -199,14 +150,14 @@ describe('dagger CLI', () => {
     it('reports the refusal through commander with a clear message', async () => {
       const r = await run(['devnet', '--port', '65534', '--nodes', '4']);
       expect(r.error).toBeDefined();
-      expect(r.err.join('')).toContain('above 65535');
+      expect(r.err).toContain('above 65535');
     });
   });
 
   describe('keygen', () => {
     it('prints a key pair whose public key matches its secret key', async () => {
       const r = await run(['keygen']);
-      const key = JSON.parse(r.out.join('')) as { publicKey: string; secretKey: string };
+      const key = JSON.parse(r.out) as { publicKey: string; secretKey: string };
       expect(key.secretKey).toMatch(/^[0-9a-f]{64}$/);
       expect(key.publicKey).toBe(toHex(publicKeyOf(fromHex(key.secretKey))));
     });
@@ -214,13 +165,13 @@ describe('dagger CLI', () => {
     it('writes --out with mode 0600 and refuses to overwrite it', async () => {
       const file = join(mkdtempSync(join(tmpdir(), 'dagger-key-')), 'key.json');
       const first = await run(['keygen', '--out', file]);
-      expect(first.exitCode()).toBeUndefined();
+      expect(first.exitCode).toBeUndefined();
       const key = JSON.parse(readFileSync(file, 'utf8')) as { publicKey: string };
-      expect(JSON.parse(first.out.join(''))).toEqual({ publicKey: key.publicKey, out: file });
+      expect(JSON.parse(first.out)).toEqual({ publicKey: key.publicKey, out: file });
       expect(statSync(file).mode & 0o777).toBe(0o600);
       const second = await run(['keygen', '--out', file]);
-      expect(second.exitCode()).toBe(1);
-      expect(second.err.join('')).toContain('refusing to overwrite');
+      expect(second.exitCode).toBe(1);
+      expect(second.err).toContain('refusing to overwrite');
       expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(key);
     });
   });
