@@ -9,11 +9,11 @@ import {
 } from 'typeorm';
 import type { Capacity } from '../domain/payloads/schemas.js';
 import type { LedgerRecord } from '../domain/processor/events.js';
-import { addVmReferences, batchKeys, LedgerBatch, type BatchChanges } from './ledger-batch.js';
+import { addVmReferences, batchKeys, LedgerBatch } from './ledger-batch.js';
 import { readModelEntities, type ReadModelEntities } from './entities.js';
 import { readModelMigrations } from './migrations/index.js';
 import { decodeCursor, pageLimit, toPage } from './paging.js';
-import { RowStatements, type OnConflict } from './row-statements.js';
+import { columnUpdate, RowStatements, rowWrite, type OnConflict } from './row-statements.js';
 import {
   ReadModelError,
   type AccountView,
@@ -473,8 +473,20 @@ class TypeOrmReadModels implements ReadModels {
       proposals: await this.load(m, this.e.proposals, 'proposalId', keys.proposals),
     });
     for (const record of fresh) batch.apply(record);
-    await this.write(m, batch.changes());
-    await this.statements.updateOne(m, this.e.checkpoints, 'projection', PROJECTION, 'ledgerIndex', last);
+    const changes = batch.changes();
+    await this.statements.write(
+      m,
+      [
+        rowWrite(this.e.hosts, changes.hosts, 'update'),
+        rowWrite(this.e.vms, changes.vms, 'update'),
+        rowWrite(this.e.accounts, changes.accounts, 'update'),
+        rowWrite(this.e.operators, changes.operators, 'update'),
+        rowWrite(this.e.proposals, changes.proposals, 'update'),
+        rowWrite(this.e.payloadStatuses, changes.payloads, 'ignore'),
+        rowWrite(this.e.rounds, changes.rounds, 'update'),
+      ],
+      columnUpdate(this.e.checkpoints, 'projection', PROJECTION, 'ledgerIndex', last),
+    );
   }
 
   private load<T extends ObjectLiteral>(
@@ -484,16 +496,6 @@ class TypeOrmReadModels implements ReadModels {
     ids: ReadonlySet<string>,
   ): Promise<T[]> {
     return this.statements.findIn(m, entity, key, ids);
-  }
-
-  private async write(m: EntityManager, changes: BatchChanges): Promise<void> {
-    await this.insert(m, this.e.hosts, changes.hosts, 'update');
-    await this.insert(m, this.e.vms, changes.vms, 'update');
-    await this.insert(m, this.e.accounts, changes.accounts, 'update');
-    await this.insert(m, this.e.operators, changes.operators, 'update');
-    await this.insert(m, this.e.proposals, changes.proposals, 'update');
-    await this.insert(m, this.e.payloadStatuses, changes.payloads, 'ignore');
-    await this.insert(m, this.e.rounds, changes.rounds, 'update');
   }
 
   /** Multi-row INSERT; on a primary-key conflict either overwrite every column or keep the old row. */

@@ -7,10 +7,52 @@ import type { DataSource, EntityManager, EntitySchema, ObjectLiteral } from 'typ
  * spent running it. Identifiers, placeholders and value conversion still come from TypeORM's
  * metadata and driver, so a row is written and read exactly as the entity says (booleans,
  * simple-json, bigint transformers). The SQL (INSERT ... ON CONFLICT, UPDATE ... RETURNING) is
- * what both SQLite (3.35+) and PostgreSQL accept.
+ * what both SQLite (3.35+) and PostgreSQL accept. On PostgreSQL, write() also sends a batch's
+ * inserts and its last update as one statement (data-modifying WITH), since each statement costs
+ * a round trip there; SQLite runs in-process and keeps one cached statement per insert.
  */
 
 export type OnConflict = 'update' | 'ignore';
+
+/** Rows for one table; their keys must be distinct. */
+export interface RowWrite<T extends ObjectLiteral = ObjectLiteral> {
+  readonly entity: EntitySchema<T>;
+  readonly rows: readonly T[];
+  readonly onConflict: OnConflict;
+}
+
+export function rowWrite<T extends ObjectLiteral>(
+  entity: EntitySchema<T>,
+  rows: readonly T[],
+  onConflict: OnConflict,
+): RowWrite {
+  return { entity, rows, onConflict } as unknown as RowWrite;
+}
+
+/** Sets `column` of the row whose `key` is `id`. */
+export interface ColumnUpdate<T extends ObjectLiteral = ObjectLiteral> {
+  readonly entity: EntitySchema<T>;
+  readonly key: keyof T & string;
+  readonly id: string;
+  readonly column: keyof T & string;
+  readonly value: unknown;
+}
+
+export function columnUpdate<T extends ObjectLiteral, K extends keyof T & string>(
+  entity: EntitySchema<T>,
+  key: keyof T & string,
+  id: string,
+  column: K,
+  value: T[K],
+): ColumnUpdate {
+  return { entity, key, id, column, value } as unknown as ColumnUpdate;
+}
+
+interface Piece {
+  readonly table: TableStatements;
+  readonly rows: readonly ObjectLiteral[];
+  readonly onConflict: OnConflict;
+}
 
 /** Statements kept per table; past it the oldest goes (better-sqlite3 prepares each new text). */
 const CACHED_STATEMENTS = 64;
@@ -48,24 +90,25 @@ class TableStatements {
     };
   }
 
-  /** Parameters in column order, row after row, converted as TypeORM converts them for this driver. */
-  values(rows: readonly ObjectLiteral[]): unknown[] {
+  /** Appends the parameters in column order, row after row, converted as TypeORM converts them. */
+  values(rows: readonly ObjectLiteral[], out: unknown[] = []): unknown[] {
     const driver = this.dataSource.driver;
-    const out: unknown[] = [];
     for (const row of rows)
       for (const column of this.columns)
         out.push(driver.preparePersistentValue(column.getEntityValue(row), column) ?? null);
     return out;
   }
 
-  insert(rowCount: number, onConflict: OnConflict): string {
-    return this.cached(`insert ${onConflict} ${rowCount}`, () => {
+  /** `first` is the index of its first parameter, for a statement holding several. */
+  insert(rowCount: number, onConflict: OnConflict, first = 0): string {
+    const build = (): string => {
       const tuples: string[] = [];
-      let index = 0;
+      let index = first;
       for (let r = 0; r < rowCount; r++)
         tuples.push(`(${this.columns.map(() => this.parameter(index++)).join(', ')})`);
       return `INSERT INTO ${this.table} (${this.columnList}) VALUES ${tuples.join(', ')} ${this.conflict[onConflict]}`;
-    });
+    };
+    return first === 0 ? this.cached(`insert ${onConflict} ${rowCount}`, build) : build();
   }
 
   selectWhereIn(key: ColumnMetadata, count: number): string {
@@ -84,11 +127,12 @@ class TableStatements {
     });
   }
 
-  updateWhere(key: ColumnMetadata, column: ColumnMetadata): string {
-    return this.cached(`update ${key.databaseName} ${column.databaseName}`, () => {
+  /** Parameters: the value, then the key. */
+  updateWhere(key: ColumnMetadata, column: ColumnMetadata, first = 0): string {
+    return this.cached(`update ${key.databaseName} ${column.databaseName} ${first}`, () => {
       const k = this.dataSource.driver.escape(key.databaseName);
       const c = this.dataSource.driver.escape(column.databaseName);
-      return `UPDATE ${this.table} SET ${c} = ${this.parameter(0)} WHERE ${k} = ${this.parameter(1)}`;
+      return `UPDATE ${this.table} SET ${c} = ${this.parameter(first)} WHERE ${k} = ${this.parameter(first + 1)}`;
     });
   }
 
@@ -141,27 +185,93 @@ async function records(
 
 export class RowStatements {
   private readonly tables = new Map<EntitySchema<ObjectLiteral>, TableStatements>();
+  private readonly combinesWrites: boolean;
 
   constructor(
     private readonly dataSource: DataSource,
     /** Bound parameters per statement, under SQLite's 32766 and PostgreSQL's 65535. */
     private readonly maxParameters: number,
-  ) {}
+  ) {
+    this.combinesWrites = dataSource.driver.options.type === 'postgres';
+  }
 
   /** Multi-row INSERT; on a primary-key conflict either overwrite every other column or keep the old row. */
-  async insert<T extends ObjectLiteral>(
+  insert<T extends ObjectLiteral>(
     m: EntityManager,
     entity: EntitySchema<T>,
     rows: readonly T[],
     onConflict: OnConflict,
   ): Promise<void> {
-    if (rows.length === 0) return;
-    const table = this.table(entity);
-    const chunk = Math.max(1, Math.floor(this.maxParameters / table.columns.length));
-    for (let i = 0; i < rows.length; i += chunk) {
-      const part = rows.slice(i, i + chunk);
-      await m.query(table.insert(part.length, onConflict), table.values(part));
+    return this.write(m, [rowWrite(entity, rows, onConflict)]);
+  }
+
+  /**
+   * Every insert() of `writes`, then `last`: what a batch writes. On PostgreSQL in as few
+   * statements as the parameter limit allows, so a key may appear once per table in `writes`.
+   */
+  async write(m: EntityManager, writes: readonly RowWrite[], last?: ColumnUpdate): Promise<void> {
+    const pieces: Piece[] = [];
+    for (const { entity, rows, onConflict } of writes) {
+      const table = this.table(entity);
+      const chunk = Math.max(1, Math.floor(this.maxParameters / table.columns.length));
+      for (let i = 0; i < rows.length; i += chunk)
+        pieces.push({ table, rows: rows.slice(i, i + chunk), onConflict });
     }
+    if (!this.combinesWrites) {
+      for (const { table, rows, onConflict } of pieces)
+        await m.query(table.insert(rows.length, onConflict), table.values(rows));
+      if (last !== undefined) await this.runUpdate(m, last);
+      return;
+    }
+    let group: Piece[] = [];
+    let parameters = 0;
+    for (const piece of pieces) {
+      const count = piece.rows.length * piece.table.columns.length;
+      if (group.length > 0 && parameters + count > this.maxParameters) {
+        await this.runCombined(m, group);
+        group = [];
+        parameters = 0;
+      }
+      group.push(piece);
+      parameters += count;
+    }
+    if (group.length > 0 && parameters + 2 > this.maxParameters) {
+      await this.runCombined(m, group);
+      group = [];
+    }
+    await this.runCombined(m, group, last);
+  }
+
+  /** One statement: each piece an INSERT in a WITH, `last` (or the last insert) the main one. */
+  private async runCombined(m: EntityManager, pieces: readonly Piece[], last?: ColumnUpdate): Promise<void> {
+    const statements: string[] = [];
+    const parameters: unknown[] = [];
+    for (const { table, rows, onConflict } of pieces) {
+      statements.push(table.insert(rows.length, onConflict, parameters.length));
+      table.values(rows, parameters);
+    }
+    if (last !== undefined) {
+      const table = this.table(last.entity);
+      const column = table.column(last.column);
+      statements.push(table.updateWhere(table.column(last.key), column, parameters.length));
+      parameters.push(this.dataSource.driver.preparePersistentValue(last.value, column), last.id);
+    }
+    const main = statements.pop();
+    if (main === undefined) return;
+    const sql =
+      statements.length === 0
+        ? main
+        : `WITH ${statements.map((s, i) => `w${i} AS (${s})`).join(', ')} ${main}`;
+    await m.query(sql, parameters);
+  }
+
+  private async runUpdate(m: EntityManager, update: ColumnUpdate): Promise<void> {
+    const table = this.table(update.entity);
+    const column = table.column(update.column);
+    await m.query(table.updateWhere(table.column(update.key), column), [
+      this.dataSource.driver.preparePersistentValue(update.value, column),
+      update.id,
+    ]);
   }
 
   /** The rows whose `key` is one of `keys`, in no particular order. */
@@ -206,7 +316,7 @@ export class RowStatements {
     return table.hydrateColumn(raw[0]!, value) as T[K];
   }
 
-  async updateOne<T extends ObjectLiteral, K extends keyof T & string>(
+  updateOne<T extends ObjectLiteral, K extends keyof T & string>(
     m: EntityManager,
     entity: EntitySchema<T>,
     key: keyof T & string,
@@ -214,12 +324,7 @@ export class RowStatements {
     column: K,
     value: T[K],
   ): Promise<void> {
-    const table = this.table(entity);
-    const target = table.column(column);
-    await m.query(table.updateWhere(table.column(key), target), [
-      this.dataSource.driver.preparePersistentValue(value, target),
-      id,
-    ]);
+    return this.runUpdate(m, columnUpdate(entity, key, id, column, value));
   }
 
   private table(entity: EntitySchema<ObjectLiteral> | EntitySchema<never>): TableStatements {

@@ -4,7 +4,7 @@
  */
 import { DataSource, type EntitySchema, type ObjectLiteral } from 'typeorm';
 import { readModelEntities, type Dialect } from '../../../projections/entities.js';
-import { RowStatements } from '../../../projections/row-statements.js';
+import { columnUpdate, RowStatements, rowWrite } from '../../../projections/row-statements.js';
 import type { HostRow, PayloadStatusRow, VmRow } from '../../../projections/rows.js';
 
 export interface CasesTarget {
@@ -215,6 +215,77 @@ export function rowStatementCases(target: CasesTarget): void {
         inTransaction((m) => s.insert(m, e.payloadStatuses, [payload('p-ok'), bad], mode)),
       ).rejects.toThrow(/NOT NULL|null value/i);
     expect(await all(e.payloadStatuses)).toEqual([]);
+  });
+
+  test('writes a batch (several tables, then the checkpoint) in statements under the parameter limit', async () => {
+    const hosts = Array.from({ length: 7 }, (_, i) => host(`host-${i}`, i % 3 === 0));
+    const vms = Array.from({ length: 5 }, (_, i) => vm(`vm-${i}`, { hostId: i % 2 ? null : `host-${i}` }));
+    const payloads = Array.from({ length: 4 }, (_, i) => payload(`p-${i}`));
+    // 40 parameters: hosts (10 columns) 4 rows a statement, vms (16) 2, payloads (9) 4.
+    for (const limit of [40, 20_000]) {
+      const s = new RowStatements(dataSource, limit);
+      await inTransaction((m) =>
+        s.insert(m, e.payloadStatuses, [payload('p-0', { status: 'rejected' })], 'ignore'),
+      );
+      await inTransaction((m) =>
+        s.write(
+          m,
+          [
+            rowWrite(e.hosts, hosts, 'update'),
+            rowWrite(e.vms, [], 'update'),
+            rowWrite(e.vms, vms, 'update'),
+            rowWrite(e.payloadStatuses, payloads, 'ignore'),
+          ],
+          columnUpdate(e.checkpoints, 'projection', 'read_models', 'ledgerIndex', limit),
+        ),
+      );
+      expect(byKey(await all(e.hosts), 'hostId')).toEqual(hosts);
+      expect(byKey(await all(e.vms), 'vmId')).toEqual(vms);
+      expect(byKey(await all(e.payloadStatuses), 'payloadId')).toEqual([
+        payload('p-0', { status: 'rejected' }),
+        ...payloads.slice(1),
+      ]);
+      expect(await dataSource.manager.findOneBy(e.checkpoints, { projection: 'read_models' })).toEqual({
+        projection: 'read_models',
+        ledgerIndex: limit,
+      });
+      await inTransaction(async (m) => {
+        for (const entity of [e.hosts, e.vms, e.payloadStatuses] as EntitySchema<ObjectLiteral>[])
+          await m.createQueryBuilder().delete().from(entity).execute();
+      });
+    }
+    // Nothing to insert: the update alone.
+    const s = new RowStatements(dataSource, 20_000);
+    await inTransaction((m) =>
+      s.write(m, [], columnUpdate(e.checkpoints, 'projection', 'read_models', 'ledgerIndex', 3)),
+    );
+    expect(await dataSource.manager.findOneBy(e.checkpoints, { projection: 'read_models' })).toEqual({
+      projection: 'read_models',
+      ledgerIndex: 3,
+    });
+  });
+
+  test('a failing write leaves nothing of its batch', async () => {
+    const s = new RowStatements(dataSource, 20_000);
+    const bad = { ...vm('vm-bad'), owner: null } as unknown as VmRow;
+    await expect(
+      inTransaction((m) =>
+        s.write(
+          m,
+          [
+            rowWrite(e.hosts, [host('host-1', true)], 'update'),
+            rowWrite(e.vms, [vm('vm-ok'), bad], 'update'),
+          ],
+          columnUpdate(e.checkpoints, 'projection', 'read_models', 'ledgerIndex', 9),
+        ),
+      ),
+    ).rejects.toThrow(/NOT NULL|null value/i);
+    expect(await all(e.hosts)).toEqual([]);
+    expect(await all(e.vms)).toEqual([]);
+    expect(await dataSource.manager.findOneBy(e.checkpoints, { projection: 'read_models' })).toEqual({
+      projection: 'read_models',
+      ledgerIndex: -1,
+    });
   });
 
   test('locks and reads one column of one row, and updates it', async () => {
