@@ -160,6 +160,37 @@ describe('dagger audit on a devnet store', () => {
     expect(one.stateRootsChecked).toBe(all.stateRootsChecked);
   });
 
+  it('re-derives the same whatever the commit order: order and ledger stored before the events, genesis last', async () => {
+    const path = copyStore(0);
+    const moved = copyStore(0, (db) => {
+      const max = (db.prepare('SELECT MAX(global_position) AS m FROM events').get() as { m: number }).m;
+      db.prepare(
+        "UPDATE events SET global_position = global_position + ? WHERE stream_id LIKE 'shadowgraph-%'",
+      ).run(max);
+      db.prepare("UPDATE events SET global_position = ? WHERE stream_id = 'genesis'").run(3 * max);
+      const streams = db
+        .prepare('SELECT stream_id AS s FROM events ORDER BY global_position')
+        .all()
+        .map((r) => (r as { s: string }).s);
+      const firstOf = (p: string) => streams.findIndex((s) => s.startsWith(p));
+      expect(firstOf('ledger')).toBeLessThan(firstOf('shadowgraph-'));
+      expect(firstOf('consensus')).toBeLessThan(firstOf('shadowgraph-'));
+      expect(streams.at(-1)).toBe('genesis');
+    });
+    const [plain, reordered] = [await audit(path), await audit(moved)];
+    expect(reordered.mismatches).toEqual([]);
+    for (const k of [
+      'orderHash',
+      'orderHashIndex',
+      'ledgerEvents',
+      'stateRootsChecked',
+      'eventsVerified',
+    ] as const)
+      expect(reordered[k]).toBe(plain[k]);
+    expect(reordered.consensus).toEqual(plain.consensus);
+    expect(reordered.ledger).toEqual(plain.ledger);
+  });
+
   it('pins the genesis: the right one passes, another network fails', async () => {
     const genesis = parseGenesis(JSON.parse(readFileSync(join(net.dir, 'genesis.json'), 'utf8')));
     const path = copyStore(0);
