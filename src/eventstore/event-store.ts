@@ -37,6 +37,12 @@ export interface AppendResult {
   readonly appended: number;
 }
 
+export interface StreamAppend {
+  readonly streamId: string;
+  readonly events: readonly NewEvent[];
+  readonly expected: ExpectedRevision;
+}
+
 export interface ReadStreamOptions {
   readonly direction?: 'forwards' | 'backwards';
   /** Inclusive. Defaults to the first revision going forwards, the last going backwards. */
@@ -71,6 +77,15 @@ export interface EventStore {
    * Throws WrongExpectedRevisionError when the expectation fails.
    */
   append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Appends to several streams in the given order, each as `append` would, and answers in that
+   * order; a stream may appear more than once (its later entries see its earlier ones).
+   * Atomic where `atomicAcrossStreams` (SQLite, PostgreSQL: one transaction, one durable commit,
+   * all or nothing); elsewhere (EventStoreDB) one append after another, so a failure leaves the
+   * entries before it written, as separate appends would.
+   */
+  appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
+  readonly atomicAcrossStreams: boolean;
   readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent>;
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent>;
   /** Revision of the stream's last event, or -1n when the stream is empty or absent. */

@@ -32,6 +32,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type Subscription,
   type SubscriptionHandlers,
 } from './event-store.js';
@@ -96,6 +97,8 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 export class EventStoreDbEventStore implements EventStore {
+  /** EventStoreDB's append is per stream: appendMany goes one stream after another. */
+  readonly atomicAcrossStreams = false;
   private readonly subscriptions = new SubscriptionSet();
   private readonly known = new Map<string, KnownIds>();
   private readonly streamQueues = new Map<string, Promise<unknown>>();
@@ -174,6 +177,13 @@ export class EventStoreDbEventStore implements EventStore {
       known.revision = event.revision;
     }
     return known;
+  }
+
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    for (const a of appends) checkAppend(a.streamId, a.events, a.expected);
+    const results: AppendResult[] = [];
+    for (const a of appends) results.push(await this.append(a.streamId, a.events, a.expected));
+    return results;
   }
 
   async append(

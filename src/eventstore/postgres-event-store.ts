@@ -20,6 +20,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type Subscription,
   type SubscriptionHandlers,
   WrongExpectedRevisionError,
@@ -139,6 +140,7 @@ export function mapPgError(error: unknown, doing: string): EventStoreError {
 class UniqueViolation extends Error {}
 
 export class PostgresEventStore implements EventStore {
+  readonly atomicAcrossStreams = true;
   private readonly signal = new CommitSignal();
   private readonly subscriptions = new SubscriptionSet();
   private readonly table: string;
@@ -241,84 +243,51 @@ export class PostgresEventStore implements EventStore {
     events: readonly NewEvent[],
     expected: ExpectedRevision,
   ): Promise<AppendResult> {
-    checkAppend(streamId, events, expected);
+    return (await this.appendMany([{ streamId, events, expected }]))[0]!;
+  }
+
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    for (const a of appends) checkAppend(a.streamId, a.events, a.expected);
+    const streams = (): string => appends.map((a) => a.streamId).join(', ');
     this.ensureOpen('append');
     if (this.options.readOnly === true)
-      throw storeError('BAD_REQUEST', `append to ${streamId}: the store is open read-only`);
-    const metadata = events.map((e) => encodeMetadata(e.metadata));
+      throw storeError('BAD_REQUEST', `append to ${streams()}: the store is open read-only`);
+    if (appends.length === 0) return [];
+    const metadata = appends.map((a) => a.events.map((e) => encodeMetadata(e.metadata)));
     // A unique violation means a writer that bypassed the lock raced us: retry, now seeing its rows.
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.appendOnce(streamId, events, metadata, expected);
-        if (result.appended > 0) this.signal.notify();
-        return result;
+        const results = await this.appendOnce(appends, metadata);
+        if (results.some((r) => r.appended > 0)) this.signal.notify();
+        return results;
       } catch (error) {
-        if (!(error instanceof UniqueViolation)) throw mapPgError(error, `append to ${streamId}`);
-        if (attempt >= ATTEMPTS)
-          throw new WrongExpectedRevisionError(streamId, expected, await this.streamRevision(streamId));
+        if (!(error instanceof UniqueViolation)) throw mapPgError(error, `append to ${streams()}`);
+        if (attempt >= ATTEMPTS) {
+          const first = appends[0]!;
+          throw new WrongExpectedRevisionError(
+            first.streamId,
+            first.expected,
+            await this.streamRevision(first.streamId),
+          );
+        }
       }
     }
   }
 
+  /** All the appends in one transaction under the store's advisory lock. */
   private async appendOnce(
-    streamId: string,
-    events: readonly NewEvent[],
-    metadata: readonly (string | null)[],
-    expected: ExpectedRevision,
-  ): Promise<AppendResult> {
+    appends: readonly StreamAppend[],
+    metadata: readonly (readonly (string | null)[])[],
+  ): Promise<AppendResult[]> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${this.lockKey})`);
-      const state = await client.query<{ revision: string; existing: string[] }>(this.sql.state, [
-        streamId,
-        events.map((e) => e.eventId),
-      ]);
-      const current = BigInt(state.rows[0]?.revision ?? '-1');
-      const existing = new Set(state.rows[0]?.existing ?? []);
-      const fresh: number[] = [];
-      events.forEach((e, i) => {
-        if (!existing.has(e.eventId)) fresh.push(i);
-      });
-      if (fresh.length === 0) {
-        await client.query('COMMIT');
-        return { nextExpectedRevision: current, position: null, appended: 0 };
-      }
-      checkExpected(streamId, expected, current);
-      const offsets: number[] = [];
-      const lengths: number[] = [];
-      let offset = 1;
-      for (const i of fresh) {
-        const length = events[i]!.data.byteLength;
-        offsets.push(offset);
-        lengths.push(length);
-        offset += length;
-      }
-      const data = Buffer.concat(fresh.map((i) => events[i]!.data));
-      const inserted = await client.query<{ global_position: string }>(this.sql.insert, [
-        streamId,
-        String(current),
-        fresh.map((i) => events[i]!.eventId),
-        fresh.map((i) => events[i]!.type),
-        data,
-        offsets,
-        lengths,
-        this.sequence,
-        fresh.length,
-        fresh.map((i) => metadata[i] ?? null),
-      ]);
-      if (inserted.rowCount !== fresh.length)
-        throw storeError(
-          'CORRUPT_RECORD',
-          `append to ${streamId}: wrote ${inserted.rowCount} of ${fresh.length} rows`,
-        );
-      const positions = inserted.rows.map((r) => BigInt(r.global_position));
+      const results: AppendResult[] = [];
+      for (let k = 0; k < appends.length; k++)
+        results.push(await this.appendLocked(client, appends[k]!, metadata[k]!));
       await client.query('COMMIT');
-      return {
-        nextExpectedRevision: current + BigInt(fresh.length),
-        position: positions.reduce((a, b) => (b > a ? b : a)),
-        appended: fresh.length,
-      };
+      return results;
     } catch (error) {
       await client.query('ROLLBACK').catch((e: unknown) => {
         broken = e instanceof Error ? e : new Error(String(e));
@@ -328,6 +297,58 @@ export class PostgresEventStore implements EventStore {
     } finally {
       client.release(broken);
     }
+  }
+
+  private async appendLocked(
+    client: pg.PoolClient,
+    { streamId, events, expected }: StreamAppend,
+    metadata: readonly (string | null)[],
+  ): Promise<AppendResult> {
+    const state = await client.query<{ revision: string; existing: string[] }>(this.sql.state, [
+      streamId,
+      events.map((e) => e.eventId),
+    ]);
+    const current = BigInt(state.rows[0]?.revision ?? '-1');
+    const existing = new Set(state.rows[0]?.existing ?? []);
+    const fresh: number[] = [];
+    events.forEach((e, i) => {
+      if (!existing.has(e.eventId)) fresh.push(i);
+    });
+    if (fresh.length === 0) return { nextExpectedRevision: current, position: null, appended: 0 };
+    checkExpected(streamId, expected, current);
+    const offsets: number[] = [];
+    const lengths: number[] = [];
+    let offset = 1;
+    for (const i of fresh) {
+      const length = events[i]!.data.byteLength;
+      offsets.push(offset);
+      lengths.push(length);
+      offset += length;
+    }
+    const data = Buffer.concat(fresh.map((i) => events[i]!.data));
+    const inserted = await client.query<{ global_position: string }>(this.sql.insert, [
+      streamId,
+      String(current),
+      fresh.map((i) => events[i]!.eventId),
+      fresh.map((i) => events[i]!.type),
+      data,
+      offsets,
+      lengths,
+      this.sequence,
+      fresh.length,
+      fresh.map((i) => metadata[i] ?? null),
+    ]);
+    if (inserted.rowCount !== fresh.length)
+      throw storeError(
+        'CORRUPT_RECORD',
+        `append to ${streamId}: wrote ${inserted.rowCount} of ${fresh.length} rows`,
+      );
+    const positions = inserted.rows.map((r) => BigInt(r.global_position));
+    return {
+      nextExpectedRevision: current + BigInt(fresh.length),
+      position: positions.reduce((a, b) => (b > a ? b : a)),
+      appended: fresh.length,
+    };
   }
 
   private async query<R extends pg.QueryResultRow>(

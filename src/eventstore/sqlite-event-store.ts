@@ -20,6 +20,7 @@ import {
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
   type Subscription,
   type SubscriptionHandlers,
 } from './event-store.js';
@@ -99,11 +100,8 @@ export class SqliteEventStore implements EventStore {
   private readonly subscriptions = new SubscriptionSet();
   private readonly pollIntervalMs: number;
   private closed = false;
-  private readonly appendTx: (
-    streamId: string,
-    events: readonly NewEvent[],
-    expected: ExpectedRevision,
-  ) => AppendResult;
+  readonly atomicAcrossStreams = true;
+  private readonly appendTx: (appends: readonly StreamAppend[]) => AppendResult[];
   private readonly stmt: {
     readonly lastRevision: Database.Statement<[string], bigint | null>;
     readonly hasEvent: Database.Statement<[string, string], bigint>;
@@ -172,8 +170,8 @@ export class SqliteEventStore implements EventStore {
       this.db.close();
       throw mapSqliteError(error, `opening ${path}`);
     }
-    this.appendTx = this.db.transaction((streamId, events, expected) =>
-      this.appendLocked(streamId, events, expected),
+    this.appendTx = this.db.transaction((appends: readonly StreamAppend[]) =>
+      appends.map((a) => this.appendLocked(a.streamId, a.events, a.expected)),
     ).immediate;
   }
 
@@ -226,17 +224,23 @@ export class SqliteEventStore implements EventStore {
     events: readonly NewEvent[],
     expected: ExpectedRevision,
   ): Promise<AppendResult> {
-    checkAppend(streamId, events, expected);
+    return (await this.appendMany([{ streamId, events, expected }]))[0]!;
+  }
+
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    for (const a of appends) checkAppend(a.streamId, a.events, a.expected);
+    const streams = (): string => appends.map((a) => a.streamId).join(', ');
     this.ensureOpen('append');
-    if (this.readOnly) throw storeError('BAD_REQUEST', `append to ${streamId}: the store is open read-only`);
-    let result: AppendResult;
+    if (this.readOnly) throw storeError('BAD_REQUEST', `append to ${streams()}: the store is open read-only`);
+    if (appends.length === 0) return [];
+    let results: AppendResult[];
     try {
-      result = this.appendTx(streamId, events, expected);
+      results = this.appendTx(appends);
     } catch (error) {
-      throw mapSqliteError(error, `append to ${streamId}`);
+      throw mapSqliteError(error, `append to ${streams()}`);
     }
-    if (result.appended > 0) this.signal.notify();
-    return result;
+    if (results.some((r) => r.appended > 0)) this.signal.notify();
+    return results;
   }
 
   async *readStream(streamId: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {

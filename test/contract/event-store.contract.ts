@@ -184,6 +184,57 @@ export function describeEventStoreContract(
       );
 
       test(
+        'appendMany writes several streams in order, answers in order, and a repeated stream sees its earlier entry',
+        async () => {
+          const results = await store.appendMany([
+            { streamId: s('m1'), events: [ev('x0'), ev('x1')], expected: 'no_stream' },
+            { streamId: s('m2'), events: [ev('y0')], expected: 'any' },
+            { streamId: s('m1'), events: [ev('x2')], expected: 1n },
+          ]);
+          expect(results.map((r) => [r.nextExpectedRevision, r.appended])).toEqual([
+            [1n, 2],
+            [0n, 1],
+            [2n, 1],
+          ]);
+          expect(results[0]!.position! < results[1]!.position!).toBe(true);
+          expect(results[1]!.position! < results[2]!.position!).toBe(true);
+          expect(await ids('m1')).toEqual(['x0', 'x1', 'x2']);
+          expect(await ids('m2')).toEqual(['y0']);
+          const again = await store.appendMany([
+            { streamId: s('m1'), events: [ev('x2')], expected: 0n },
+            { streamId: s('m2'), events: [ev('y0')], expected: 'no_stream' },
+          ]);
+          expect(again.map((r) => [r.nextExpectedRevision, r.appended, r.position])).toEqual([
+            [2n, 0, null],
+            [0n, 0, null],
+          ]);
+          expect(await store.appendMany([])).toEqual([]);
+        },
+        timeout,
+      );
+
+      test(
+        'appendMany with a failing expectation: nothing written where atomic, the entries before it elsewhere',
+        async () => {
+          await store.append(s('f2'), [ev('g0')], 'no_stream');
+          await expectWrongRevision(
+            store.appendMany([
+              { streamId: s('f1'), events: [ev('h0')], expected: 'no_stream' },
+              { streamId: s('f2'), events: [ev('g1')], expected: 5n },
+              { streamId: s('f3'), events: [ev('k0')], expected: 'any' },
+            ]),
+            s('f2'),
+            5n,
+            0n,
+          );
+          expect(await ids('f1')).toEqual(store.atomicAcrossStreams ? [] : ['h0']);
+          expect(await ids('f2')).toEqual(['g0']);
+          expect(await ids('f3')).toEqual([]);
+        },
+        timeout,
+      );
+
+      test(
         'a stale or future exact revision fails with the actual one',
         async () => {
           await store.append(s('c'), [ev('c0'), ev('c1'), ev('c2')], 'no_stream');
