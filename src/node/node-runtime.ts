@@ -11,7 +11,7 @@ import {
   CommsBusError,
   type Delivery,
 } from '../bus/comms-bus.js';
-import type { EventStore, NewEvent } from '../eventstore/event-store.js';
+import type { EventStore, NewEvent, StreamAppend } from '../eventstore/event-store.js';
 import { type LedgerRecord, ledgerRecordText } from '../../domain/processor/events.js';
 import { OrderHashChain } from '../shared/order-hash.js';
 import { canonicalGenesis, type Genesis, genesisHash, networkPrefix, type NodeKey } from './genesis.js';
@@ -625,29 +625,40 @@ export class NodeRuntime {
    * missed our gossip gets it by sync, and a fetch is asked again when the orphan comes back.
    */
   private async apply(ready: Ready, from: Hex | null): Promise<void> {
-    const { store } = this.options;
+    const step: DurableStep = { appends: [], afterCommit: [] };
     for (const e of ready.persist) {
-      try {
-        await store.append(STREAMS.shadowgraph(this.self), [asStored(e)], BigInt(e.body.seq - 1));
-      } catch (err) {
-        this.fail(new NodeRuntimeError('PERSIST_FAILED', `own event seq ${e.body.seq}: ${String(err)}`));
-        throw err;
-      }
-      this.stats.ownEvents++;
-      for (const p of e.body.payloads) {
-        const waiter = this.inclusion.get(p);
-        if (waiter) {
-          this.inclusion.delete(p);
-          waiter.resolve();
+      step.appends.push({
+        streamId: STREAMS.shadowgraph(this.self),
+        events: [asStored(e)],
+        expected: BigInt(e.body.seq - 1),
+      });
+      step.afterCommit.push(() => {
+        this.stats.ownEvents++;
+        for (const p of e.body.payloads) {
+          const waiter = this.inclusion.get(p);
+          if (waiter) {
+            this.inclusion.delete(p);
+            waiter.resolve();
+          }
         }
-      }
+      });
     }
-    if (ready.accepted.length > 0) {
-      await this.persistPeers(ready.accepted);
-      this.checkRoots(ready.accepted);
+    if (ready.accepted.length > 0) this.persistPeers(step, ready.accepted);
+    if (ready.ordered.length > 0) this.record(step, ready.ordered);
+    this.recordLedger(step);
+    try {
+      await this.commit(step);
+    } catch (err) {
+      if (ready.persist.length > 0)
+        this.fail(
+          new NodeRuntimeError(
+            'PERSIST_FAILED',
+            `own event seq ${ready.persist.map((e) => e.body.seq).join(', ')}: ${String(err)}`,
+          ),
+        );
+      throw err;
     }
-    if (ready.ordered.length > 0) await this.record(ready.ordered);
-    await this.recordLedger();
+    if (ready.accepted.length > 0) this.checkRoots(ready.accepted);
     this.stats.rejectedEvents += ready.rejected.length;
     this.stats.forks += ready.forks.length;
     for (const f of ready.forks) this.log('warn', 'fork detected', { creator: f.creator, seq: f.seq });
@@ -687,7 +698,13 @@ export class NodeRuntime {
     return Promise.resolve();
   }
 
-  private async persistPeers(events: readonly SignedEvent[]): Promise<void> {
+  /** The step's durable effects in one appendMany (one transaction where the store allows), then what follows. */
+  private async commit(step: DurableStep): Promise<void> {
+    if (step.appends.length > 0) await this.options.store.appendMany(step.appends);
+    for (const after of step.afterCommit) after();
+  }
+
+  private persistPeers(step: DurableStep, events: readonly SignedEvent[]): void {
     const byCreator = new Map<Hex, SignedEvent[]>();
     for (const e of events) {
       const c = toHex(e.body.creator);
@@ -696,11 +713,15 @@ export class NodeRuntime {
       byCreator.set(c, list);
     }
     for (const [creator, list] of [...byCreator].sort(([a], [b]) => (a < b ? -1 : 1)))
-      await this.options.store.append(STREAMS.shadowgraph(creator), list.map(asStored), 'any');
+      step.appends.push({
+        streamId: STREAMS.shadowgraph(creator),
+        events: list.map(asStored),
+        expected: 'any',
+      });
   }
 
-  /** Appends the new part of the order to `consensus`, at expected revision = index - 1. */
-  private async record(ordered: readonly OrderedEvent[]): Promise<void> {
+  /** Adds the new part of the order to `consensus`, at expected revision = index - 1. */
+  private record(step: DurableStep, ordered: readonly OrderedEvent[]): void {
     const records: OrderedRecord[] = [];
     const orderedAt = Date.now();
     for (const o of ordered) {
@@ -713,22 +734,24 @@ export class NodeRuntime {
     }
     this.stats.orderedEvents += ordered.length;
     this.lastRound = ordered[ordered.length - 1]!.roundReceived;
-    await this.options.store.append(
-      STREAMS.consensus,
-      records.map((r) => ({
+    step.appends.push({
+      streamId: STREAMS.consensus,
+      events: records.map((r) => ({
         eventId: r.eventId,
         type: EVENT_TYPES.eventOrdered,
-        data: new TextEncoder().encode(JSON.stringify(r)),
+        data: utf8Encoder.encode(JSON.stringify(r)),
         // Wall-clock time this node ordered it: for latency figures only, never audited.
         metadata: { orderedAtMs: orderedAt },
       })),
-      BigInt(records[0]!.consensusIndex - 1),
-    );
-    for (const l of this.orderedListeners) l(records, ordered);
+      expected: BigInt(records[0]!.consensusIndex - 1),
+    });
+    step.afterCommit.push(() => {
+      for (const l of this.orderedListeners) l(records, ordered);
+    });
   }
 
-  /** Appends what the processor decided to `ledger`, at expected revision = its first index - 1. */
-  private async recordLedger(): Promise<void> {
+  /** Adds what the processor decided to `ledger`, at expected revision = its first index - 1. */
+  private recordLedger(step: DurableStep): void {
     const ledger = this.options.ledger;
     if (!ledger) return;
     const records = ledger.drain();
@@ -738,14 +761,16 @@ export class NodeRuntime {
       this.node.setStateRoot(encodeRoundRoot(latest.round, latest.root));
     }
     if (records.length === 0) return;
-    await this.options.store.append(
-      STREAMS.ledger,
-      records.map(storedLedgerRecord),
-      BigInt(this.ledgerLength - 1),
-    );
-    this.ledgerLength += records.length;
-    this.stats.ledgerRecords += records.length;
-    for (const l of this.ledgerListeners) l(records);
+    step.appends.push({
+      streamId: STREAMS.ledger,
+      events: records.map(storedLedgerRecord),
+      expected: BigInt(this.ledgerLength - 1),
+    });
+    step.afterCommit.push(() => {
+      this.ledgerLength += records.length;
+      this.stats.ledgerRecords += records.length;
+      for (const l of this.ledgerListeners) l(records);
+    });
   }
 
   /** A peer whose event carries a root for a round we decided, and a different one, is reported. */
@@ -811,7 +836,11 @@ export class NodeRuntime {
     for (const o of derived.slice(0, stored.length)) this.chain.append(o.event.id);
     if (derived.length > 0)
       this.lastRound = derived[Math.min(derived.length, stored.length) - 1]?.roundReceived ?? -1;
-    if (derived.length > stored.length) await this.record(derived.slice(stored.length));
+    if (derived.length > stored.length) {
+      const step: DurableStep = { appends: [], afterCommit: [] };
+      this.record(step, derived.slice(stored.length));
+      await this.commit(step);
+    }
     await this.restoreLedger();
     this.log('info', 'restored from the store', {
       events: events.length,
@@ -923,6 +952,12 @@ export function payloadKey(payload: Uint8Array): string {
 
 /** A ledger record as stored: its canonical (JCS) JSON, and the hash of that as its id. */
 const utf8Encoder = new TextEncoder();
+
+/** A step's durable effects, committed together, and what may happen only once they are. */
+interface DurableStep {
+  readonly appends: StreamAppend[];
+  readonly afterCommit: (() => void)[];
+}
 
 export function storedLedgerRecord(record: LedgerRecord): NewEvent {
   const data = utf8Encoder.encode(ledgerRecordText(record));
