@@ -33,13 +33,12 @@ import {
   type ReadModelsComparison,
 } from './report.js';
 import {
-  type AuditAnswer,
   JobItems,
   judgeItems,
-  judgeJob,
-  OpenedMemo,
   packItems,
+  PayloadVerdicts,
   payloadSignature,
+  type SignatureItem,
 } from './verdicts.js';
 
 export type AuditPhase = 'read' | 'verify' | 'consensus' | 'ledger' | 'read-models' | 'bench';
@@ -89,10 +88,10 @@ interface StoredEvent {
   readonly event: SignedEvent;
 }
 
-/** Answers audit jobs (judge-items.ts): in a VerifyPool of audit workers, or inline. */
+/** Answers audit jobs (judgeItems: one strict verdict per item): in a VerifyPool of audit workers, or inline. */
 interface Judge {
   readonly threads: number;
-  judge(items: JobItems): Promise<Omit<AuditAnswer, 'op' | 'id'>>;
+  judge(items: JobItems): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -106,7 +105,10 @@ function workerThreads(wanted: number): number {
 function createJudge(threads: number): Judge {
   const inline: Judge = {
     threads: 0,
-    judge: (items) => Promise.resolve(judgeJob(items.pack())),
+    judge: (items) => {
+      const { data, offsets } = items.pack();
+      return Promise.resolve(judgeItems(data, offsets));
+    },
     close: () => Promise.resolve(),
   };
   if (workerThreads(threads) === 0) return inline;
@@ -117,8 +119,8 @@ function createJudge(threads: number): Judge {
     // A job whose worker failed is packed and judged again inline: the answers are the same
     // function's. (Jobs still pending when the audit stops early are dropped.)
     judge: (items) => {
-      const job = items.pack();
-      return pool.job<AuditAnswer>(job, [job.data.buffer as ArrayBuffer]).catch((err: unknown) => {
+      const { data, offsets } = items.pack();
+      return pool.verify(data, offsets).catch((err: unknown) => {
         if (closed) throw err;
         return inline.judge(items);
       });
@@ -136,7 +138,10 @@ interface Job {
   readonly events: readonly StoredEvent[];
   /** The events' payloads, in job order: the arrays the processor will ask to open. */
   readonly payloads: readonly Uint8Array[];
-  readonly answer: Promise<Omit<AuditAnswer, 'op' | 'id'>>;
+  /** Their signature items (null: not laid out as a canonical envelope; verified when opened). */
+  readonly payloadItems: readonly (SignatureItem | null)[];
+  /** One verdict per event, then one per payload. */
+  readonly answer: Promise<Uint8Array>;
   settled: boolean;
 }
 
@@ -196,6 +201,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     const job: Job = {
       events: itemEvents,
       payloads: items.payloads,
+      payloadItems: items.payloadItems,
       answer: judge.judge(items),
       settled: false,
     };
@@ -306,7 +312,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
 
   function newReplay(genesis: Genesis): Replay {
     const verified = new Set<string>();
-    const memo = new OpenedMemo();
+    const memo = new PayloadVerdicts();
     let judged = 0;
     const chain = new OrderHashChain(1);
     const processor = new PayloadProcessor(processorConfigOf(genesis), {
@@ -405,7 +411,7 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     };
     return {
       async take(job, afterReading) {
-        const { verdicts, opened } = await job.answer;
+        const verdicts = await job.answer;
         const good: StoredEvent[] = [];
         job.events.forEach((s, i) => {
           const e = s.event;
@@ -417,9 +423,11 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
             good.push(s);
           } else mismatch('signature', s.stream, s.revision, `event ${e.idHex} signature does not verify`);
         });
+        const events = job.events.length;
         job.payloads.forEach((bytes, i) => {
-          const answer = opened[i];
-          if (answer) memo.remember(bytes, answer);
+          const item = job.payloadItems[i];
+          const v = verdicts[events + i];
+          if (item && (v === 0 || v === 1)) memo.remember(bytes, item, v === 1);
         });
         judged += job.events.length;
         if (afterReading) progress('verify', judged, shadowGraphEvents);
@@ -526,12 +534,11 @@ async function measureBounds(
     const eventsPerSec = graphEvents.length / seconds;
     return { seconds, eventsPerSec, ratio: auditRate / eventsPerSec };
   };
-  type Triple = { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array };
   const jobs: { data: Uint8Array; offsets: Uint32Array }[] = [];
   let payloadSignatures = 0;
   for (let start = 0; start < graphEvents.length; start += audit.jobEvents) {
-    const triples: Triple[] = [];
-    const payloads: Triple[] = [];
+    const triples: SignatureItem[] = [];
+    const payloads: SignatureItem[] = [];
     for (const e of graphEvents.slice(start, start + audit.jobEvents)) {
       triples.push({ signature: e.signature, message: e.id, publicKey: e.body.creator });
       for (const p of e.body.payloads) {

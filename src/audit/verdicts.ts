@@ -1,17 +1,26 @@
-import { sha256, strictVerifier } from '../../domain/crypto/index.js';
+import { sha256, type SignatureVerifier, strictVerifier } from '../../domain/crypto/index.js';
 import { type Opened, openPayloadBytes, SIGNING_DOMAIN } from '../../domain/payloads/envelope.js';
-import type { AuditJob, OpenedAnswer } from './judge-items.js';
 
-export { type AuditAnswer, type AuditJob, judgeItems, judgeJob, type OpenedAnswer } from './judge-items.js';
+export { judgeItems } from './judge-items.js';
+
+/** A signature to verify: what judgeItems takes, packed. */
+export interface SignatureItem {
+  readonly signature: Uint8Array;
+  readonly message: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
 
 /**
- * One audit job being filled (judge-items.ts): each event's (signature, id, creator), then the
- * bytes of every payload the events carry. Nothing is copied until `pack`.
+ * One audit job being filled: each event's (signature, id, creator), then the signature of every
+ * payload the events carry, read off its canonical envelope (payloadSignature; an empty item for
+ * bytes laid out otherwise). Packed for judgeItems: one strict verdict per item.
  */
 export class JobItems {
   private readonly triples: Uint8Array[] = [];
   /** The payloads' bytes as the events hold them: the processor asks to open these very arrays. */
   readonly payloads: Uint8Array[] = [];
+  /** payloads[i]'s signature item, or null when its bytes are not laid out as a canonical envelope. */
+  readonly payloadItems: (SignatureItem | null)[] = [];
   private size = 0;
 
   get events(): number {
@@ -27,47 +36,43 @@ export class JobItems {
     this.triples.push(signature, publicKey, message);
     this.size += 96 + message.length;
     for (const p of payloads) {
+      const item = payloadSignature(p);
       this.payloads.push(p);
-      this.size += p.length;
+      this.payloadItems.push(item);
+      if (item) this.size += 96 + item.message.length;
     }
   }
 
-  pack(): AuditJob {
+  /** Items: the events' first (as many as `events`), then the payloads', in order. */
+  pack(): { data: Uint8Array; offsets: Uint32Array; events: number } {
     const events = this.events;
     const data = new Uint8Array(this.size);
     const offsets = new Uint32Array(events + this.payloads.length + 1);
     let at = 0;
+    const put = (signature: Uint8Array, publicKey: Uint8Array, message: Uint8Array): void => {
+      // A signature or key of the wrong size makes an empty item, which does not verify.
+      if (signature.length !== 64 || publicKey.length !== 32) return;
+      data.set(signature, at);
+      data.set(publicKey, at + 64);
+      data.set(message, at + 96);
+      at += 96 + message.length;
+    };
     const t = this.triples;
     for (let i = 0; i < events; i++) {
       offsets[i] = at;
-      const signature = t[3 * i]!;
-      const publicKey = t[3 * i + 1]!;
-      const message = t[3 * i + 2]!;
-      // A signature or key of the wrong size makes an empty item, which does not verify.
-      if (signature.length === 64 && publicKey.length === 32) {
-        data.set(signature, at);
-        data.set(publicKey, at + 64);
-        data.set(message, at + 96);
-        at += 96 + message.length;
-      }
+      put(t[3 * i]!, t[3 * i + 1]!, t[3 * i + 2]!);
     }
-    this.payloads.forEach((p, i) => {
+    this.payloadItems.forEach((item, i) => {
       offsets[events + i] = at;
-      data.set(p, at);
-      at += p.length;
+      if (item) put(item.signature, item.publicKey, item.message);
     });
     offsets[offsets.length - 1] = at;
-    return { op: 'audit', data: at === data.length ? data : data.slice(0, at), offsets, events };
+    return { data: at === data.length ? data : data.slice(0, at), offsets, events };
   }
 }
 
-/** Signature items packed back to back for judgeItems: (signature, message, public key) each. */
-export function packItems(
-  items: readonly { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array }[],
-): {
-  data: Uint8Array;
-  offsets: Uint32Array;
-} {
+/** Signature items packed back to back for judgeItems. */
+export function packItems(items: readonly SignatureItem[]): { data: Uint8Array; offsets: Uint32Array } {
   let size = 0;
   for (const t of items) size += 96 + t.message.length;
   const data = new Uint8Array(size);
@@ -85,30 +90,63 @@ export function packItems(
   return { data: data.subarray(0, at), offsets };
 }
 
-/**
- * Payload verdicts computed ahead of the order, keyed by the very byte arrays they were computed
- * for (the events' payloads the processor is handed back in order): each is used once; any other
- * bytes are opened then, with the strict verifier. So `open` answers exactly as
- * openPayloadBytes(bytes, {strictVerifier, sha256}) does.
- */
-export class OpenedMemo {
-  private readonly known = new Map<Uint8Array, OpenedAnswer>();
-  hits = 0;
-
-  remember(bytes: Uint8Array, answer: OpenedAnswer): void {
-    this.known.set(bytes, answer);
-  }
-
-  readonly open = (bytes: Uint8Array): Opened => {
-    const answer = this.known.get(bytes);
-    if (answer === undefined) return openPayloadBytes(bytes, STRICT);
-    this.known.delete(bytes);
-    this.hits++;
-    return answer.ok ? { ok: true, value: { ...answer.value, bytes } } : answer;
-  };
+interface Remembered {
+  readonly item: SignatureItem;
+  readonly verdict: boolean;
 }
 
 const STRICT = { verify: strictVerifier, hash: sha256 };
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && Buffer.compare(a, b) === 0;
+
+/**
+ * The processor's `open` for the audit: openPayloadBytes(bytes, {strictVerifier, sha256}), where
+ * the signature check is answered by the strict verdict a job computed ahead of the order, when
+ * (and only when) openPayloadBytes asks about exactly the signature, message and key that verdict
+ * is for. Verdicts are keyed by the very byte arrays the jobs carried (the events' payloads, which
+ * the processor is handed back in order) and used once; anything else is verified then.
+ */
+export class PayloadVerdicts {
+  private readonly known = new Map<Uint8Array, Remembered>();
+  private current: Remembered | undefined;
+  /** Signature checks answered by a remembered verdict. */
+  hits = 0;
+
+  private readonly verifier: SignatureVerifier = {
+    verify: (signature, message, publicKey) => {
+      const r = this.current;
+      if (
+        r &&
+        sameBytes(signature, r.item.signature) &&
+        sameBytes(publicKey, r.item.publicKey) &&
+        sameBytes(message, r.item.message)
+      ) {
+        this.hits++;
+        return r.verdict;
+      }
+      return strictVerifier.verify(signature, message, publicKey);
+    },
+  };
+
+  private readonly ports = { verify: this.verifier, hash: sha256 };
+
+  remember(bytes: Uint8Array, item: SignatureItem, verdict: boolean): void {
+    this.known.set(bytes, { item, verdict });
+  }
+
+  readonly open = (bytes: Uint8Array): Opened => {
+    const remembered = this.known.get(bytes);
+    if (remembered === undefined) return openPayloadBytes(bytes, STRICT);
+    this.known.delete(bytes);
+    this.current = remembered;
+    try {
+      return openPayloadBytes(bytes, this.ports);
+    } finally {
+      this.current = undefined;
+    }
+  };
+}
 
 const utf8 = new TextEncoder();
 const ENVELOPE_HEAD = utf8.encode('{"payload":');
@@ -122,11 +160,9 @@ const ENVELOPE_TAIL = 14 + 128 + 12 + 64 + 2;
  * The signature, signing bytes and key that openPayloadBytes verifies for these payload bytes,
  * read off a canonical envelope (its keys sorted: payload, signature, signer) without parsing it;
  * null for bytes laid out otherwise (not canonical: openPayloadBytes refuses them, after verifying
- * the signature if they parse). For the bench's bound, which so counts no more than the audit checks.
+ * the signature if they parse). The audit's jobs verify these, and so does the bench's bound.
  */
-export function payloadSignature(
-  bytes: Uint8Array,
-): { signature: Uint8Array; message: Uint8Array; publicKey: Uint8Array } | null {
+export function payloadSignature(bytes: Uint8Array): SignatureItem | null {
   const n = bytes.length;
   const sigAt = n - ENVELOPE_TAIL;
   if (sigAt < ENVELOPE_HEAD.length || bytes[n - 1] !== 0x7d || bytes[n - 2] !== 0x22) return null;

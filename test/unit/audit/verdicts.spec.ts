@@ -4,9 +4,8 @@ import { openPayloadBytes, signPayload } from '../../../domain/payloads/envelope
 import {
   JobItems,
   judgeItems,
-  judgeJob,
-  OpenedMemo,
   packItems,
+  PayloadVerdicts,
   payloadSignature,
 } from '../../../src/audit/verdicts.js';
 
@@ -38,13 +37,15 @@ function forged(bytes: Uint8Array): Uint8Array {
   return utf8.encode(text.slice(0, at) + (text[at] === '0' ? '1' : '0') + text.slice(at + 1));
 }
 
-/** Opens `bytes` ahead of the order, as the audit's jobs do, and remembers the answer for these very bytes. */
-function memoFor(bytes: Uint8Array): OpenedMemo {
-  const memo = new OpenedMemo();
+/** Verifies the signature of `bytes` ahead of the order, as the audit's jobs do, and remembers it for these very bytes. */
+function memoFor(bytes: Uint8Array): PayloadVerdicts {
+  const memo = new PayloadVerdicts();
   const items = new JobItems();
   items.event(new Uint8Array(64), new Uint8Array(32), new Uint8Array(32), [bytes]);
-  const answer = judgeJob(items.pack());
-  memo.remember(items.payloads[0]!, answer.opened[0]!);
+  const { data, offsets, events } = items.pack();
+  const verdicts = judgeItems(data, offsets);
+  const item = items.payloadItems[0];
+  if (item) memo.remember(items.payloads[0]!, item, verdicts[events] === 1);
   return memo;
 }
 
@@ -63,7 +64,7 @@ describe('audit verdicts', () => {
     ],
   ];
 
-  it('answers per event, as the strict verifier does, and opens every payload of the job', () => {
+  it('answers per event and per payload signature, as the strict verifier does', () => {
     const id = sha256(utf8.encode('event'));
     const sig = signer.sign(id);
     const bad = Uint8Array.from(sig);
@@ -73,14 +74,12 @@ describe('audit verdicts', () => {
     items.event(bad, id, signer.publicKey, []);
     items.event(sig, id, new Uint8Array(31), [utf8.encode('{"x":1}')]);
     expect(items.events).toBe(3);
-    const answer = judgeJob(items.pack());
-    expect([...answer.verdicts]).toEqual([1, 0, 0]);
+    const { data, offsets, events } = items.pack();
+    expect(events).toBe(3);
+    // events, then payloads: good, forged, and one with no signature item (empty: 0)
+    expect([...judgeItems(data, offsets)]).toEqual([1, 0, 0, 1, 0, 0]);
     expect(strictVerifier.verify(bad, id, signer.publicKey)).toBe(false);
-    expect(answer.opened.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual([
-      'ok',
-      'BAD_SIGNATURE',
-      'INVALID_ENVELOPE',
-    ]);
+    expect(items.payloadItems.map((i) => i !== null)).toEqual([true, true, false]);
   });
 
   it('signature items for the bound: one verdict each, as the strict verifier', () => {
@@ -97,14 +96,30 @@ describe('audit verdicts', () => {
       expect(payloadSignature(bytes) !== null).toBe(readable);
       const memo = memoFor(bytes);
       expect(memo.open(bytes)).toEqual(openPayloadBytes(bytes, STRICT));
-      expect(memo.hits).toBe(1);
-      // Asked again, it opens them itself: a remembered answer is used once.
+      // Only a readable envelope has a verdict ahead of the order.
+      expect(memo.hits).toBe(readable ? 1 : 0);
+      // Asked again, it verifies itself: a remembered verdict is used once.
       expect(memo.open(bytes)).toEqual(openPayloadBytes(bytes, STRICT));
-      expect(memo.hits).toBe(1);
+      expect(memo.hits).toBe(readable ? 1 : 0);
     },
   );
 
-  it('equal bytes in another array are opened, not taken from the memo', () => {
+  it('a verdict answers only the very signature, message and key it was computed for', () => {
+    const memo = new PayloadVerdicts();
+    const bytes = forged(good);
+    // A (wrong) "valid" verdict remembered for these bytes, but for another payload's signature.
+    memo.remember(bytes, payloadSignature(signed('other'))!, true);
+    const opened = memo.open(bytes);
+    expect(opened.ok).toBe(false);
+    expect(opened).toEqual(openPayloadBytes(bytes, STRICT));
+    expect(memo.hits).toBe(0);
+    // For its own signature, the remembered verdict is what the processor sees.
+    memo.remember(bytes, payloadSignature(bytes)!, true);
+    expect(memo.open(bytes).ok).toBe(true);
+    expect(memo.hits).toBe(1);
+  });
+
+  it('equal bytes in another array are verified, not taken from the memo', () => {
     const memo = memoFor(forged(good));
     expect(memo.open(forged(good))).toEqual(openPayloadBytes(forged(good), STRICT));
     expect(memo.open(good).ok).toBe(true);
