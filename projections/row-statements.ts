@@ -129,11 +129,12 @@ class TableStatements {
 
   /** Parameters: the value, then the key. */
   updateWhere(key: ColumnMetadata, column: ColumnMetadata, first = 0): string {
-    return this.cached(`update ${key.databaseName} ${column.databaseName} ${first}`, () => {
+    const build = (): string => {
       const k = this.dataSource.driver.escape(key.databaseName);
       const c = this.dataSource.driver.escape(column.databaseName);
       return `UPDATE ${this.table} SET ${c} = ${this.parameter(first)} WHERE ${k} = ${this.parameter(first + 1)}`;
-    });
+    };
+    return first === 0 ? this.cached(`update ${key.databaseName} ${column.databaseName}`, build) : build();
   }
 
   /** A database row (keyed by column name) as the entity's object. */
