@@ -347,7 +347,6 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
     const orphans = new Map<string, StoredEvent[]>();
     const batch = Math.max(1, options.consensusBatch ?? DEFAULT_CONSENSUS_BATCH);
     let sinceConsensus = 0;
-    let inserted = 0;
     const runConsensus = (): void => {
       const result = graph.runConsensus();
       for (const o of result.ordered) {
@@ -372,7 +371,6 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
         const result = graph.insert(s.event);
         switch (result.status) {
           case 'inserted': {
-            inserted++;
             sinceConsensus++;
             const creator = toHex(s.event.body.creator);
             if (graph.schedule.at(result.round).stakeOf(creator) === 0)
@@ -430,13 +428,13 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
           if (item && (v === 0 || v === 1)) memo.remember(bytes, item, v === 1);
         });
         judged += job.events.length;
+        // One phase while jobs are taken (each job's events are verified and inserted at once).
         if (afterReading) progress('verify', judged, shadowGraphEvents);
         for (const s of good) {
           revisionOf.set(s.event.idHex, s.revision);
           insert(s);
           if (sinceConsensus >= batch) runConsensus();
         }
-        if (afterReading) progress('consensus', inserted, shadowGraphEvents);
       },
       end() {
         runConsensus();
