@@ -2,8 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerRequest, WorkerResponse } from './verify-protocol.js';
 
 type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; worker: number };
-/** A message to a worker: a WorkerRequest, or a job of another kind its worker speaks (see `job`). */
-type Message = { readonly op: string; readonly id: number };
+/** A message to a worker: a WorkerRequest. */
+type Message = WorkerRequest;
 type Queued = {
   req: Message;
   transfer: ArrayBuffer[];
@@ -62,19 +62,6 @@ export class VerifyPool {
     const res = await this.run(req, [data.buffer as ArrayBuffer], priority);
     if (res.op !== 'verify') throw new Error('unexpected worker answer');
     return res.ok;
-  }
-
-  /**
-   * A job of another kind, for a worker that speaks it (e.g. the audit's): `message` gets an `id`
-   * and goes to a worker with `transfer`; resolves the worker's answer to it as is (an answer
-   * `{op: 'error', message}` rejects).
-   */
-  async job<A>(
-    message: { readonly op: string },
-    transfer: ArrayBuffer[],
-    priority: Priority = 'high',
-  ): Promise<A> {
-    return (await this.run({ ...message, id: 0 }, transfer, priority)) as unknown as A;
   }
 
   async sign(secretKey: Uint8Array, firstSeq: number, count: number): Promise<Uint8Array> {
