@@ -157,6 +157,8 @@ export interface NodeStats {
   orderedPayloads: number;
   fetchesSent: number;
   syncsSent: number;
+  /** Events sent to peers from the store because they were already pruned from memory. */
+  eventsSentFromStore: number;
   ledgerRecords: number;
   /** Peers' events whose state root differs from ours for the same round. */
   stateRootMismatches: number;
@@ -173,6 +175,7 @@ export function emptyNodeStats(): NodeStats {
     orderedPayloads: 0,
     fetchesSent: 0,
     syncsSent: 0,
+    eventsSentFromStore: 0,
     ledgerRecords: 0,
     stateRootMismatches: 0,
   };
@@ -504,20 +507,33 @@ export class NodeRuntime {
     return false;
   }
 
-  /** Sends a peer what it lacks from this node's store, in store order (parents first), a bounded part per sync. */
+  /**
+   * Sends a peer what it lacks from this node's store, in store order (parents first), a bounded
+   * part per sync. Reads only each creator's tail: its event of seq s sits at revision >= s of its
+   * stream, since its self-parent chain was stored before it.
+   */
   private async catchUpFromStore(to: Hex, known: ReadonlyMap<Hex, number>): Promise<void> {
-    const events: SignedEvent[] = [];
-    for await (const r of this.options.store.readAll()) {
-      if (r.type !== EVENT_TYPES.shadowgraphEvent) continue;
-      const e = this.decode(r.data);
-      if (!e || e.body.seq <= (known.get(toHex(e.body.creator)) ?? -1)) continue;
-      events.push(e);
-      if (events.length >= SYNC_LIMIT) break;
+    const tail: { position: bigint; event: SignedEvent }[] = [];
+    for (const [creator, ours] of this.node.graph.knownVector()) {
+      const theirs = known.get(creator) ?? -1;
+      if (ours <= theirs) continue;
+      const stream = this.options.store.readStream(STREAMS.shadowgraph(creator), {
+        fromRevision: BigInt(theirs + 1),
+        maxCount: SYNC_LIMIT,
+      });
+      for await (const r of stream) {
+        if (r.type !== EVENT_TYPES.shadowgraphEvent) continue;
+        const e = this.decode(r.data);
+        if (e && e.body.seq > theirs) tail.push({ position: r.globalPosition, event: e });
+      }
     }
+    tail.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+    const events = tail.slice(0, SYNC_LIMIT).map((t) => t.event);
     this.log('info', 'a peer lacks pruned events: sending them from the store', {
       peer: to.slice(0, 16),
       events: events.length,
     });
+    this.stats.eventsSentFromStore += events.length;
     await this.sendEvents(to, events);
   }
 

@@ -99,6 +99,27 @@ describe('NodeRuntime on the embedded adapters', () => {
     expect(seq).toBeGreaterThan(10);
   });
 
+  it('a node away longer than its peers keep events in memory catches up from their stores', async () => {
+    const victim = 2;
+    const others = runtimes.filter((_, i) => i !== victim);
+    await runtimes[victim]!.stop();
+    await stores[victim]!.close();
+    const left = Math.max(...others.map((r) => r.lastDecidedRound()));
+    // Past the prune horizon: what the victim lacks is no longer in any peer's graph.
+    const pruned = left + FAST.pruneHorizon + 8;
+    expect(await until(() => Math.min(...others.map((r) => r.lastDecidedRound())) >= pruned, 60_000)).toBe(
+      true,
+    );
+    const fromStoreBefore = others.reduce((n, r) => n + r.stats.eventsSentFromStore, 0);
+    const restarted = await start(victim);
+    const target = Math.max(...others.map((r) => r.head().consensusIndex)) + 20;
+    expect(await until(() => restarted.head().consensusIndex >= target, 60_000)).toBe(true);
+    expect(others.reduce((n, r) => n + r.stats.eventsSentFromStore, 0)).toBeGreaterThan(fromStoreBefore);
+    const common = Math.min(...runtimes.map((r) => r.head().consensusIndex));
+    const hashes = await Promise.all(runtimes.map((r) => r.orderHashAtIndex(common)));
+    expect(new Set(hashes).size).toBe(1);
+  });
+
   it('refuses to start on a store that holds another genesis', async () => {
     const other = makeGenesis(
       'another-network',
