@@ -33,11 +33,15 @@ port.on('message', (m: WriterRequest) => {
     void store?.close().then(() => port.close());
     return;
   }
-  // append runs its transaction synchronously, so the next message waits for this commit.
+  // appendMany runs its transaction synchronously, so the next message waits for this commit.
   const data = unpackBytes(m.data);
-  const events = m.events.map((e, i) => ({ ...e, data: data[i]! }));
-  store!.append(m.streamId, events, m.expected).then(
-    (result) => port.postMessage({ id: m.id, result } satisfies WriterReply),
+  let at = 0;
+  const appends = m.appends.map((a) => ({
+    ...a,
+    events: a.events.map((e) => ({ ...e, data: data[at++]! })),
+  }));
+  store!.appendMany(appends).then(
+    (results) => port.postMessage({ id: m.id, results } satisfies WriterReply),
     (error: unknown) => port.postMessage({ id: m.id, error: toWire(error) } satisfies WriterReply),
   );
 });

@@ -9,6 +9,7 @@ import {
   type EventStoreErrorCode,
   type ExpectedRevision,
   type NewEvent,
+  type StreamAppend,
   WrongExpectedRevisionError,
 } from './event-store.js';
 import { type PackedBytes, packBytes, transferOf } from '../shared/packed-bytes.js';
@@ -17,13 +18,14 @@ import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-s
 /**
  * Appends to a SQLite event-store file from a worker thread with its own connection, so that a
  * commit's fsync does not block the event loop. Same transaction and result as
- * SqliteEventStore.append (the thread runs one); appends commit one at a time, in the order given.
+ * SqliteEventStore.append and appendMany (the thread runs them); they commit one at a time, in the
+ * order given.
  * A promise resolves only after its commit (synchronous=FULL unless said otherwise).
  * If the thread dies, what was in flight is refused STORE_UNAVAILABLE (it may or may not have
  * committed: appends skip event ids already stored, so a retry is safe), and so is every later append.
  */
 
-export type StreamAppender = Pick<EventStore, 'append'>;
+export type StreamAppender = Pick<EventStore, 'append' | 'appendMany'>;
 
 export interface WriterInit {
   readonly path: string;
@@ -40,18 +42,20 @@ export type WriterRequest =
   | {
       readonly close?: false;
       readonly id: number;
-      readonly streamId: string;
-      /** The events without their data, which travels packed in `data`, in the same order. */
-      readonly events: readonly Omit<NewEvent, 'data'>[];
+      /** The appends with their events' data left out: it travels packed in `data`, in the same order. */
+      readonly appends: readonly {
+        readonly streamId: string;
+        readonly events: readonly Omit<NewEvent, 'data'>[];
+        readonly expected: ExpectedRevision;
+      }[];
       readonly data: PackedBytes;
-      readonly expected: ExpectedRevision;
     }
   | { readonly close: true };
 
 export type WriterReply =
   | { readonly ready: true }
   | { readonly ready: false; readonly error: WireError }
-  | { readonly id: number; readonly result: AppendResult }
+  | { readonly id: number; readonly results: AppendResult[] }
   | { readonly id: number; readonly error: WireError };
 
 /** What the writer needs of a thread; tests may start one another way (e.g. from TypeScript sources). */
@@ -69,7 +73,7 @@ function fromWire(e: WireError): EventStoreError {
 }
 
 interface InFlight {
-  resolve(result: AppendResult): void;
+  resolve(results: AppendResult[]): void;
   reject(error: unknown): void;
 }
 
@@ -87,7 +91,7 @@ export class SqliteWriterThread implements StreamAppender {
       const waiting = this.inFlight.get(m.id);
       this.inFlight.delete(m.id);
       if (this.inFlight.size === 0 && !this.closing) worker.unref();
-      if ('result' in m) waiting?.resolve(m.result);
+      if ('results' in m) waiting?.resolve(m.results);
       else waiting?.reject(fromWire(m.error));
     });
     worker.on('error', (error) => this.fail(`the writer thread failed: ${String(error)}`));
@@ -127,24 +131,35 @@ export class SqliteWriterThread implements StreamAppender {
     return this.failure !== null;
   }
 
-  append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+  async append(
+    streamId: string,
+    events: readonly NewEvent[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    return (await this.appendMany([{ streamId, events, expected }]))[0]!;
+  }
+
+  appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     if (this.failure) return Promise.reject(this.failure);
+    if (appends.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       // Referenced only while an append waits on it, so that an idle writer never holds the process.
       if (this.inFlight.size === 0) this.worker.ref();
       this.inFlight.set(id, { resolve, reject });
-      const data = packBytes(events.map((e) => e.data));
+      const data = packBytes(appends.flatMap((a) => a.events.map((e) => e.data)));
       const request: WriterRequest = {
         id,
-        streamId,
-        events: events.map((e) => ({
-          eventId: e.eventId,
-          type: e.type,
-          ...(e.metadata ? { metadata: e.metadata } : {}),
+        appends: appends.map((a) => ({
+          streamId: a.streamId,
+          events: a.events.map((e) => ({
+            eventId: e.eventId,
+            type: e.type,
+            ...(e.metadata ? { metadata: e.metadata } : {}),
+          })),
+          expected: a.expected,
         })),
         data,
-        expected,
       };
       this.worker.postMessage(request, transferOf(data));
     });

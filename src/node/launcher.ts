@@ -6,6 +6,7 @@ import type { CommsBus } from '../bus/comms-bus.js';
 import { openCommsBus } from '../bus/open.js';
 import type { EventStore } from '../eventstore/event-store.js';
 import { openEventStore } from '../eventstore/open.js';
+import { SqliteWriterThread } from '../eventstore/sqlite-writer.js';
 import { openReadModels, type ReadModels, type ReadModelsTarget } from '../../projections/index.js';
 import {
   type ApplierFor,
@@ -169,6 +170,8 @@ export async function startNode(
     options.log?.(level, message, fields);
   const ledger = new LedgerDriver(genesis);
   const outbox = await EventStoreIntakeOutbox.open(store);
+  // On a SQLite file the runtime's commits (and their fsync) run in a thread of their own too.
+  const stepWriter = await SqliteWriterThread.for(store);
   ledger.onDecided((ids) => outbox.decided(ids));
   const readModels = await openReadModels(
     readModelsTargetFor(config, genesis, key),
@@ -179,6 +182,7 @@ export async function startNode(
     genesis,
     key,
     store,
+    ...(stepWriter ? { stepAppender: stepWriter } : {}),
     bus,
     ledger,
     ...(options.log ? { log: options.log } : {}),
@@ -242,6 +246,7 @@ export async function startNode(
       await outbox.close();
       await saga?.stop();
       await runtime.stop();
+      await stepWriter?.close();
       await projections.stop();
       await readModels.close();
       if (!options.sharedBus) await bus.close();

@@ -83,6 +83,11 @@ export interface NodeRuntimeOptions {
   readonly genesis: Genesis;
   readonly key: NodeKey;
   readonly store: EventStore;
+  /**
+   * Commits the steps' appends to the same data as `store` another way, e.g. a SqliteWriterThread
+   * whose fsync does not block the event loop; `store` takes over once it is `broken`.
+   */
+  readonly stepAppender?: Pick<EventStore, 'appendMany'> & { readonly broken?: boolean };
   readonly bus: CommsBus;
   /** Microseconds since the epoch. */
   readonly clock?: () => number;
@@ -716,7 +721,10 @@ export class NodeRuntime {
 
   /** The step's durable effects in one appendMany (one transaction where the store allows), then what follows. */
   private async commit(step: DurableStep): Promise<void> {
-    if (step.appends.length > 0) await this.options.store.appendMany(step.appends);
+    if (step.appends.length > 0) {
+      const { stepAppender, store } = this.options;
+      await (stepAppender && !stepAppender.broken ? stepAppender : store).appendMany(step.appends);
+    }
     for (const after of step.afterCommit) after();
   }
 

@@ -4,10 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryBroker, MemoryCommsBus } from '../../../src/bus/memory-bus.js';
 import { SqliteEventStore } from '../../../src/eventstore/sqlite-event-store.js';
+import { SqliteWriterThread } from '../../../src/eventstore/sqlite-writer.js';
 import { sha256 } from '../../../domain/crypto/index.js';
 import { makeGenesis, type Genesis, type NodeKey } from '../../../src/node/genesis.js';
 import { NodeRuntime, STREAMS, topicsFor } from '../../../src/node/node-runtime.js';
+import { tsWorker } from '../api/ts-thread.js';
 import { FAST, until } from './support.js';
+
+const WRITER = 'src/eventstore/sqlite-writer-worker.ts';
 
 /** Four full node runtimes in one process: SQLite stores, one in-process broker, real timers. */
 jest.setTimeout(120_000);
@@ -21,12 +25,18 @@ describe('NodeRuntime on the embedded adapters', () => {
   const runtimes: NodeRuntime[] = [];
   const ordered: string[][] = [[], [], [], []];
 
+  const writers: SqliteWriterThread[] = [];
+
   const start = async (i: number, g: Genesis = genesis, key: NodeKey = keys[i]!) => {
     const store = new SqliteEventStore(join(dir, `node-${i}.sqlite`));
+    // Node 0 commits its steps in a writer thread, as a launched node does; the others in-thread.
+    const writer = i === 0 ? await SqliteWriterThread.for(store, (init) => tsWorker(WRITER, init)) : null;
+    if (writer) writers.push(writer);
     const runtime = new NodeRuntime({
       genesis: g,
       key,
       store,
+      ...(writer ? { stepAppender: writer } : {}),
       bus: new MemoryCommsBus({ broker }),
       tickMs: 2,
       syncMs: 200,
@@ -45,6 +55,7 @@ describe('NodeRuntime on the embedded adapters', () => {
 
   afterAll(async () => {
     for (const r of runtimes) await r?.stop();
+    for (const w of writers) await w.close();
     for (const s of stores) await s?.close();
   });
 
@@ -62,6 +73,9 @@ describe('NodeRuntime on the embedded adapters', () => {
     const common = Math.min(...runtimes.map((r) => r.head().consensusIndex));
     const hashes = await Promise.all(runtimes.map((r) => r.orderHashAtIndex(common)));
     expect(new Set(hashes).size).toBe(1);
+    // Node 0's steps went through its writer thread, which is still up.
+    expect(writers.map((w) => w.broken)).toEqual([false]);
+    expect(runtimes[0]!.stats.ownEvents).toBeGreaterThan(0);
     await bus.close();
   });
 
