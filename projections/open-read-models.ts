@@ -13,7 +13,7 @@ import { addVmReferences, batchKeys, LedgerBatch } from './ledger-batch.js';
 import { readModelEntities, type ReadModelEntities } from './entities.js';
 import { readModelMigrations } from './migrations/index.js';
 import { decodeCursor, pageLimit, toPage } from './paging.js';
-import { columnUpdate, RowStatements, rowWrite, type OnConflict } from './row-statements.js';
+import { columnUpdate, RowStatements, rowWrite } from './row-statements.js';
 import {
   ReadModelError,
   type AccountView,
@@ -383,7 +383,12 @@ class TypeOrmReadModels implements ReadModels {
   /** Creates the checkpoint at -1 and genesis (members, hosts) if nothing was projected yet; idempotent. */
   async seed(): Promise<void> {
     await this.transaction('seeding', async (m) => {
-      await this.insert(m, this.e.checkpoints, [{ projection: PROJECTION, ledgerIndex: -1 }], 'ignore');
+      await this.statements.insert(
+        m,
+        this.e.checkpoints,
+        [{ projection: PROJECTION, ledgerIndex: -1 }],
+        'ignore',
+      );
       if ((await this.checkpointIn(m)) === -1) await this.seedGenesis(m);
     });
   }
@@ -396,7 +401,7 @@ class TypeOrmReadModels implements ReadModels {
       status: 'member',
       sinceRound: 0,
     }));
-    await this.insert(m, this.e.operators, members, 'ignore');
+    await this.statements.insert(m, this.e.operators, members, 'ignore');
     const hosts: HostRow[] = this.config.genesisHosts.map((h) => ({
       hostId: h.hostId,
       operator: h.operator,
@@ -409,7 +414,7 @@ class TypeOrmReadModels implements ReadModels {
       usedDiskGiB: 0,
       draining: false,
     }));
-    await this.insert(m, this.e.hosts, hosts, 'ignore');
+    await this.statements.insert(m, this.e.hosts, hosts, 'ignore');
   }
 
   private async reset(m: EntityManager): Promise<void> {
@@ -463,14 +468,14 @@ class TypeOrmReadModels implements ReadModels {
     if (fresh.length === 0) return;
 
     const keys = batchKeys(fresh);
-    const vms = await this.load(m, this.e.vms, 'vmId', keys.vms);
+    const vms = await this.statements.findIn(m, this.e.vms, 'vmId', keys.vms);
     addVmReferences(keys, vms);
     const batch = new LedgerBatch({
       vms,
-      hosts: await this.load(m, this.e.hosts, 'hostId', keys.hosts),
-      accounts: await this.load(m, this.e.accounts, 'accountKey', keys.accounts),
-      operators: await this.load(m, this.e.operators, 'operatorKey', keys.operators),
-      proposals: await this.load(m, this.e.proposals, 'proposalId', keys.proposals),
+      hosts: await this.statements.findIn(m, this.e.hosts, 'hostId', keys.hosts),
+      accounts: await this.statements.findIn(m, this.e.accounts, 'accountKey', keys.accounts),
+      operators: await this.statements.findIn(m, this.e.operators, 'operatorKey', keys.operators),
+      proposals: await this.statements.findIn(m, this.e.proposals, 'proposalId', keys.proposals),
     });
     for (const record of fresh) batch.apply(record);
     const changes = batch.changes();
@@ -487,25 +492,6 @@ class TypeOrmReadModels implements ReadModels {
       ],
       columnUpdate(this.e.checkpoints, 'projection', PROJECTION, 'ledgerIndex', last),
     );
-  }
-
-  private load<T extends ObjectLiteral>(
-    m: EntityManager,
-    entity: EntitySchema<T>,
-    key: keyof T & string,
-    ids: ReadonlySet<string>,
-  ): Promise<T[]> {
-    return this.statements.findIn(m, entity, key, ids);
-  }
-
-  /** Multi-row INSERT; on a primary-key conflict either overwrite every column or keep the old row. */
-  private insert<T extends ObjectLiteral>(
-    m: EntityManager,
-    entity: EntitySchema<T>,
-    rows: readonly T[],
-    onConflict: OnConflict,
-  ): Promise<void> {
-    return this.statements.insert(m, entity, rows, onConflict);
   }
 
   private async transaction<T>(doing: string, work: (m: EntityManager) => Promise<T>): Promise<T> {

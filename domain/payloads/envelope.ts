@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import { canonicalText } from '../canonical/jcs.js';
 import { fromHex, type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
@@ -158,12 +158,16 @@ export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
   const shape = envelopeShape.safeParse(value);
   if (!shape.success) return fail('INVALID_ENVELOPE', 'not a signed envelope', issues(shape.error, ''));
   const envelope = shape.data as Envelope;
-  let bytes: Uint8Array;
+  let payloadText: string;
   try {
-    bytes = encodeEnvelope(envelope);
+    payloadText = jcs(envelope.payload);
   } catch {
     return fail('INVALID_ENVELOPE', 'the envelope has no canonical JSON encoding');
   }
+  // The strict shape leaves exactly payload, signature and signer, which JCS sorts in that order.
+  const bytes = utf8.encode(
+    `{"payload":${payloadText},"signature":${JSON.stringify(envelope.signature)},"signer":${JSON.stringify(envelope.signer)}}`,
+  );
   if (bytes.length > LIMITS.envelopeBytes)
     return fail(
       'PAYLOAD_TOO_LARGE',
@@ -177,7 +181,7 @@ export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
     return fail('INVALID_PAYLOAD', `invalid ${type} payload`, issues(parsed.error, 'payload'));
   const good = ports.verify.verify(
     fromHex(envelope.signature),
-    signingBytes(envelope.payload),
+    utf8.encode(SIGNING_DOMAIN + payloadText),
     fromHex(envelope.signer),
   );
   if (!good) return fail('BAD_SIGNATURE', 'the signature does not match the payload and signer');
@@ -199,7 +203,7 @@ export function openPayloadBytes(bytes: Uint8Array, ports: EnvelopePorts): Opene
   const judged = judgeEnvelope(value, ports);
   if (!judged.ok) return judged;
   const canonical = judged.value.bytes;
-  if (canonical.length !== bytes.length || !canonical.every((b, i) => b === bytes[i]))
+  if (!Buffer.from(canonical.buffer, canonical.byteOffset, canonical.length).equals(bytes))
     return fail('NOT_CANONICAL', 'the bytes are not the canonical (RFC 8785) encoding of the envelope');
   return judged;
 }

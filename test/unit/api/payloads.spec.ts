@@ -1,9 +1,32 @@
 import { jest } from '@jest/globals';
-import { request } from 'node:http';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { sha256, toHex } from '../../../domain/crypto/index.js';
 import { encodeEnvelope } from '../../../domain/payloads/envelope.js';
 import { get, post, signed, startTestApp, testSigner, type TestApp, vmCreate } from './fakes.js';
+
+/** POSTs `chunks` to /v1/payloads as separate writes, 20 ms apart after the first. */
+function postInChunks(
+  url: string,
+  chunks: readonly Buffer[],
+): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: Number(new URL(url).port), method: 'POST', path: '/v1/payloads' },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += String(c)));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.write(chunks[0]);
+    setTimeout(() => {
+      for (const c of chunks.slice(1)) req.write(c);
+      req.end();
+    }, 20);
+  });
+}
 
 jest.setTimeout(30_000);
 
@@ -315,60 +338,25 @@ describe('the fast intake path hands unusual bodies to Express', () => {
   it('refuses a chunked body over the limit with 413 and closes the connection', async () => {
     const before = t.outbox.appends.length;
     const big = Buffer.from(JSON.stringify({ pad: 'x'.repeat(80_000) }));
-    const r = await new Promise<{ status: number; body: string; connection?: string }>((resolve, reject) => {
-      const req = request(
-        { host: '127.0.0.1', port: Number(new URL(t.url).port), method: 'POST', path: '/v1/payloads' },
-        (res) => {
-          let body = '';
-          res.on('data', (c) => (body += String(c)));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.write(big.subarray(0, 40_000));
-      req.write(big.subarray(40_000));
-      req.end();
-    });
+    const r = await postInChunks(t.url, [big.subarray(0, 40_000), big.subarray(40_000)]);
     expect(r.status).toBe(413);
     expect(JSON.parse(r.body).error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(r.connection).toBe('close');
+    expect(r.headers.connection).toBe('close');
     expect(t.outbox.appends).toHaveLength(before);
   });
 
   it('joins a good body that arrives in several chunks, with the 202 headers of a single one', async () => {
     const s = signed(vmCreate());
     const bytes = Buffer.from(JSON.stringify(s.envelope));
-    const r = await new Promise<{ status: number; body: string; length?: string; type?: string }>(
-      (resolve, reject) => {
-        const req = request(
-          { host: '127.0.0.1', port: Number(new URL(t.url).port), method: 'POST', path: '/v1/payloads' },
-          (res) => {
-            let body = '';
-            res.on('data', (c) => (body += String(c)));
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode ?? 0,
-                body,
-                length: res.headers['content-length'],
-                type: res.headers['content-type'],
-              }),
-            );
-          },
-        );
-        req.on('error', reject);
-        req.write(bytes.subarray(0, 100));
-        setTimeout(() => {
-          req.write(bytes.subarray(100, 200));
-          req.end(bytes.subarray(200));
-        }, 20);
-      },
-    );
+    const r = await postInChunks(t.url, [
+      bytes.subarray(0, 100),
+      bytes.subarray(100, 200),
+      bytes.subarray(200),
+    ]);
     expect(r.status).toBe(202);
     expect(JSON.parse(r.body)).toEqual({ payloadId: s.payloadId });
-    expect(r.length).toBe(String(Buffer.byteLength(r.body)));
-    expect(r.type).toBe('application/json; charset=utf-8');
+    expect(r.headers['content-length']).toBe(String(Buffer.byteLength(r.body)));
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(Buffer.from(t.outbox.stored.get(s.payloadId)!)).toEqual(Buffer.from(s.bytes));
   });
 
