@@ -721,11 +721,26 @@ export class NodeRuntime {
 
   /** The step's durable effects in one appendMany (one transaction where the store allows), then what follows. */
   private async commit(step: DurableStep): Promise<void> {
-    if (step.appends.length > 0) {
-      const { stepAppender, store } = this.options;
-      await (stepAppender && !stepAppender.broken ? stepAppender : store).appendMany(step.appends);
-    }
+    if (step.appends.length > 0) await this.appendStep(step.appends);
     for (const after of step.afterCommit) after();
+  }
+
+  /**
+   * Through the step appender while it works. One that breaks mid-commit may or may not have
+   * committed; every append skips event ids already stored, so the store retries it safely.
+   */
+  private async appendStep(appends: readonly StreamAppend[]): Promise<void> {
+    const { stepAppender, store } = this.options;
+    if (stepAppender && !stepAppender.broken) {
+      try {
+        await stepAppender.appendMany(appends);
+        return;
+      } catch (err) {
+        if (!stepAppender.broken) throw err;
+        this.log('warn', 'the step writer broke: committing through the store', { error: String(err) });
+      }
+    }
+    await store.appendMany(appends);
   }
 
   private persistPeers(step: DurableStep, events: readonly SignedEvent[]): void {

@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { MemoryBroker, MemoryCommsBus } from '../../../src/bus/memory-bus.js';
 import { SqliteEventStore } from '../../../src/eventstore/sqlite-event-store.js';
 import { SqliteWriterThread } from '../../../src/eventstore/sqlite-writer.js';
@@ -26,11 +27,13 @@ describe('NodeRuntime on the embedded adapters', () => {
   const ordered: string[][] = [[], [], [], []];
 
   const writers: SqliteWriterThread[] = [];
+  let writerThread: Worker | undefined;
 
   const start = async (i: number, g: Genesis = genesis, key: NodeKey = keys[i]!) => {
     const store = new SqliteEventStore(join(dir, `node-${i}.sqlite`));
     // Node 0 commits its steps in a writer thread, as a launched node does; the others in-thread.
-    const writer = i === 0 ? await SqliteWriterThread.for(store, (init) => tsWorker(WRITER, init)) : null;
+    const writer =
+      i === 0 ? await SqliteWriterThread.for(store, (init) => (writerThread = tsWorker(WRITER, init))) : null;
     if (writer) writers.push(writer);
     const runtime = new NodeRuntime({
       genesis: g,
@@ -76,6 +79,25 @@ describe('NodeRuntime on the embedded adapters', () => {
     // Node 0's steps went through its writer thread, which is still up.
     expect(writers.map((w) => w.broken)).toEqual([false]);
     expect(runtimes[0]!.stats.ownEvents).toBeGreaterThan(0);
+    await bus.close();
+  });
+
+  it('a node whose step writer thread dies commits through its store and keeps ordering', async () => {
+    await writerThread!.terminate();
+    expect(writers[0]!.broken).toBe(true);
+    const ownBefore = runtimes[0]!.stats.ownEvents;
+    const bus = new MemoryCommsBus({ broker });
+    const payloads = Array.from({ length: 100 }, (_, i) => new TextEncoder().encode(`after-writer-${i}`));
+    await bus.publish(
+      topicsFor(genesis).payloads,
+      payloads.map((value) => ({ key: null, value })),
+    );
+    const want = payloads.map((p) => Buffer.from(p).toString('hex'));
+    expect(await until(() => ordered.every((o) => want.every((w) => o.includes(w))), 60_000)).toBe(true);
+    expect(runtimes[0]!.stats.ownEvents).toBeGreaterThan(ownBefore);
+    const common = Math.min(...runtimes.map((r) => r.head().consensusIndex));
+    const hashes = await Promise.all(runtimes.map((r) => r.orderHashAtIndex(common)));
+    expect(new Set(hashes).size).toBe(1);
     await bus.close();
   });
 
