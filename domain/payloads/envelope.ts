@@ -1,7 +1,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import { canonicalText } from '../canonical/jcs.js';
-import { fromHex, type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
+import { type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
 import {
   envelopeShape,
   LIMITS,
@@ -71,16 +71,24 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const NOT_JSON = Symbol('not JSON');
 
 /**
- * The JSON value of strict UTF-8 bytes, or NOT_JSON. Invalid UTF-8 (all junk, in practice) is
- * refused by a check that does not throw, so refusing it stays cheap.
+ * The text of strict UTF-8 bytes, or NOT_JSON. Invalid UTF-8 (all junk, in practice) is refused by
+ * a check that does not throw, so refusing it stays cheap. A leading byte-order mark is dropped.
  */
-function parseJsonBytes(bytes: Uint8Array): unknown {
-  if (!isUtf8(bytes)) return NOT_JSON;
+function decodeUtf8(bytes: Uint8Array): string | typeof NOT_JSON {
+  return isUtf8(bytes) ? strictUtf8.decode(bytes) : NOT_JSON;
+}
+
+function parseJson(text: string | typeof NOT_JSON): unknown {
+  if (text === NOT_JSON) return NOT_JSON;
   try {
-    return JSON.parse(strictUtf8.decode(bytes)) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     return NOT_JSON;
   }
+}
+
+function parseJsonBytes(bytes: Uint8Array): unknown {
+  return parseJson(decodeUtf8(bytes));
 }
 
 /** What a payload that cannot be opened says of itself, for its PayloadRejected record. */
@@ -153,6 +161,26 @@ function hasProtoKey(value: unknown, depth = 0): boolean {
  * canonical bytes, and the signature. What the API calls on a request body.
  */
 export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
+  return judge(value, ports, undefined);
+}
+
+/** Ledger bytes and their decoded text; bytes[0] is "{", so no byte-order mark was dropped. */
+interface LedgerText {
+  readonly bytes: Uint8Array;
+  readonly text: string;
+}
+
+const ENVELOPE_HEAD = '{"payload":';
+const signingDomain = utf8.encode(SIGNING_DOMAIN);
+/** `,"signature":"` + 128 hex + `","signer":"` + 64 hex + `"}`: all ASCII. */
+const ENVELOPE_TAIL_BYTES = 14 + 128 + 12 + 64 + 2;
+
+/**
+ * judgeEnvelope, and for ledger bytes whether they are the canonical bytes. Canonical ledger text
+ * equal to the re-encoded text means equal bytes (strict UTF-8 decoding is one-to-one once no
+ * byte-order mark was dropped), so those bytes are hashed and sliced instead of re-encoded.
+ */
+function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefined): Opened {
   // Copying an own "__proto__" key sets a prototype instead, so such a key would vanish unseen.
   if (hasProtoKey(value)) return fail('INVALID_ENVELOPE', 'the key "__proto__" is not allowed');
   const shape = envelopeShape.safeParse(value);
@@ -164,10 +192,11 @@ export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
   } catch {
     return fail('INVALID_ENVELOPE', 'the envelope has no canonical JSON encoding');
   }
-  // The strict shape leaves exactly payload, signature and signer, which JCS sorts in that order.
-  const bytes = utf8.encode(
-    `{"payload":${payloadText},"signature":${JSON.stringify(envelope.signature)},"signer":${JSON.stringify(envelope.signer)}}`,
-  );
+  // The strict shape leaves exactly payload, signature and signer (lowercase hex), which JCS
+  // sorts in that order.
+  const text = `${ENVELOPE_HEAD}${payloadText},"signature":"${envelope.signature}","signer":"${envelope.signer}"}`;
+  const canonical = ledger !== undefined && ledger.text === text;
+  const bytes = canonical ? ledger.bytes : utf8.encode(text);
   if (bytes.length > LIMITS.envelopeBytes)
     return fail(
       'PAYLOAD_TOO_LARGE',
@@ -179,31 +208,47 @@ export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
   const parsed = PAYLOAD_SCHEMAS[type as PayloadType].safeParse(envelope.payload);
   if (!parsed.success)
     return fail('INVALID_PAYLOAD', `invalid ${type} payload`, issues(parsed.error, 'payload'));
+  // The shape checked both are lowercase hex of their length, which Buffer decodes in full.
   const good = ports.verify.verify(
-    fromHex(envelope.signature),
-    utf8.encode(SIGNING_DOMAIN + payloadText),
-    fromHex(envelope.signer),
+    Buffer.from(envelope.signature, 'hex'),
+    canonical ? signingBytesOfCanonical(bytes) : utf8.encode(SIGNING_DOMAIN + payloadText),
+    Buffer.from(envelope.signer, 'hex'),
   );
   if (!good) return fail('BAD_SIGNATURE', 'the signature does not match the payload and signer');
+  if (ledger !== undefined && !canonical)
+    return fail('NOT_CANONICAL', 'the bytes are not the canonical (RFC 8785) encoding of the envelope');
   return {
     ok: true,
     value: { payloadId: payloadIdOf(bytes, ports.hash), bytes, envelope, payload: parsed.data as Payload },
   };
 }
 
+/** SIGNING_DOMAIN + the payload's bytes, sliced out of canonical envelope bytes. */
+function signingBytesOfCanonical(bytes: Uint8Array): Uint8Array {
+  const payload = bytes.subarray(ENVELOPE_HEAD.length, bytes.length - ENVELOPE_TAIL_BYTES);
+  const out = new Uint8Array(signingDomain.length + payload.length);
+  out.set(signingDomain, 0);
+  out.set(payload, signingDomain.length);
+  return out;
+}
+
 /**
  * Judges payload bytes taken from the ledger: they must be the canonical encoding of a valid
- * envelope, so one request has exactly one id however a node wrapped it.
+ * envelope, so one request has exactly one id however a node wrapped it. When they are, the
+ * opened bytes are the very bytes given.
  */
 export function openPayloadBytes(bytes: Uint8Array, ports: EnvelopePorts): Opened {
   if (bytes.length > LIMITS.envelopeBytes)
     return fail('PAYLOAD_TOO_LARGE', `${bytes.length} bytes; the limit is ${LIMITS.envelopeBytes}`);
-  const value = parseJsonBytes(bytes);
+  const text = decodeUtf8(bytes);
+  const value = parseJson(text);
   if (value === NOT_JSON) return fail('MALFORMED_JSON', 'not UTF-8 JSON');
-  const judged = judgeEnvelope(value, ports);
+  // A dropped byte-order mark would make unequal bytes decode to the canonical text.
+  if (bytes[0] !== 0x7b) return notCanonical(judge(value, ports, undefined));
+  return judge(value, ports, { bytes, text: text as string });
+}
+
+function notCanonical(judged: Opened): Opened {
   if (!judged.ok) return judged;
-  const canonical = judged.value.bytes;
-  if (!Buffer.from(canonical.buffer, canonical.byteOffset, canonical.length).equals(bytes))
-    return fail('NOT_CANONICAL', 'the bytes are not the canonical (RFC 8785) encoding of the envelope');
-  return judged;
+  return fail('NOT_CANONICAL', 'the bytes are not the canonical (RFC 8785) encoding of the envelope');
 }
