@@ -1,7 +1,6 @@
-import canonicalize from 'canonicalize';
 import { toHex } from '../crypto/index.js';
 import { type ProcessorState, ROOT_DEPTH, type RootTable } from './state.js';
-import { bucketOf, encodeRow, type Hash, innerNode, type Table } from './table.js';
+import { bucketOf, encodeRow, type Hash, innerNode, jcs, type Table } from './table.js';
 
 /**
  * The state root: sha256 over the JCS encoding of
@@ -16,8 +15,7 @@ const utf8 = new TextEncoder();
 const TABLES: readonly RootTable[] = ['accounts', 'hosts', 'members', 'proposals', 'seen', 'vms'];
 
 function rootOf(round: number, tables: Record<RootTable, string>, hash: Hash): string {
-  const text = canonicalize({ version: STATE_ROOT_VERSION, round, tables });
-  return toHex(hash(utf8.encode(text ?? '')));
+  return toHex(hash(utf8.encode(jcs({ version: STATE_ROOT_VERSION, round, tables }))));
 }
 
 export function stateRoot(state: ProcessorState, hash: Hash): string {

@@ -111,6 +111,8 @@ class DigestTree {
   /** levels[l]: node index at level l (leaves at `depth`) -> that node's children. */
   private readonly levels: Map<number, InnerNode>[];
   private top: Uint8Array | undefined;
+  /** The last digest, while nothing is dirty. */
+  private hex: string | undefined;
 
   constructor(private readonly depth: DigestDepth) {
     this.levels = Array.from({ length: depth }, () => new Map());
@@ -138,6 +140,7 @@ class DigestTree {
   }
 
   digest(row: (key: string) => string, hash: Hash): string {
+    if (this.dirty.size === 0 && this.hex !== undefined) return this.hex;
     // Leaves: rehash the dirty buckets into their parents' slots.
     let parents = new Set<number>();
     const leafParents = this.levels[this.depth - 1]!;
@@ -166,67 +169,80 @@ class DigestTree {
       }
       parents = next;
     }
-    return toHex(this.top ?? hash(utf8.encode('[]')));
+    return (this.hex = toHex(this.top ?? hash(utf8.encode('[]'))));
   }
 }
 
 /**
- * An inner node's up to 256 child digests and their innerNode() encoding, kept between roots: a
- * child whose digest changes is rewritten in a copy (the hash port may keep what it was given);
- * one that appears or goes makes the encoding be rebuilt on the next read.
+ * An inner node's innerNode() encoding, kept between roots and edited in place as children
+ * appear, change and go. Once packed() hands the bytes to the hash port they are frozen (the port
+ * may keep what it was given): the next edit copies them first.
  */
 class InnerNode {
-  private readonly children: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(256).fill(
-    undefined,
-  );
+  /** Where child c's digest starts in `bytes` (after its index byte); -1 when c is absent. */
+  private readonly offsets = new Int32Array(256).fill(-1);
+  /** Child c's digest length; 0 when c is absent. */
+  private readonly lengths = new Int32Array(256);
   private count = 0;
-  private encoding: Uint8Array | null = null;
-  /** `encoding` was handed out by packed(): write to a copy. */
-  private shared = false;
-  /** Where child c's digest starts in `encoding`. */
-  private readonly offsets = new Int32Array(256);
+  /** The encoding is bytes[0, size); the rest is room to grow. */
+  private bytes = new Uint8Array(0);
+  private size = 0;
+  private frozen = false;
 
   get empty(): boolean {
     return this.count === 0;
   }
 
   set(c: number, digest: Uint8Array | undefined): void {
-    const had = this.children[c];
-    this.children[c] = digest;
-    if (had === undefined && digest === undefined) return;
-    if (had === undefined) this.count++;
-    else if (digest === undefined) this.count--;
-    if (this.encoding && had !== undefined && digest !== undefined && had.length === digest.length) {
-      if (this.shared) {
-        this.encoding = this.encoding.slice();
-        this.shared = false;
-      }
-      this.encoding.set(digest, this.offsets[c]!);
-    } else this.encoding = null;
+    const offset = this.offsets[c]!;
+    if (offset < 0 && digest === undefined) return;
+    const removed = offset < 0 ? 0 : 1 + this.lengths[c]!;
+    const added = digest === undefined ? 0 : 1 + digest.length;
+    const start = offset < 0 ? this.startOf(c) : offset - 1;
+    const delta = added - removed;
+    this.writable(this.size + delta);
+    if (delta !== 0) {
+      this.bytes.copyWithin(start + added, start + removed, this.size);
+      for (let d = c + 1; d < 256; d++) if (this.offsets[d]! >= 0) this.offsets[d]! += delta;
+      this.size += delta;
+    }
+    if (digest === undefined) {
+      this.offsets[c] = -1;
+      this.lengths[c] = 0;
+      this.count--;
+    } else {
+      if (offset < 0) this.count++;
+      this.bytes[start] = c;
+      this.bytes.set(digest, start + 1);
+      this.offsets[c] = start + 1;
+      this.lengths[c] = digest.length;
+    }
   }
 
   /** innerNode() of the children in index order; never changed once returned. */
   packed(): Uint8Array {
-    this.shared = true;
-    if (this.encoding) return this.encoding;
-    let size = 0;
-    for (let c = 0; c < 256; c++) {
-      const d = this.children[c];
-      if (d !== undefined) size += 1 + d.length;
-    }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (let c = 0; c < 256; c++) {
-      const d = this.children[c];
-      if (d === undefined) continue;
-      out[at++] = c;
-      this.offsets[c] = at;
-      out.set(d, at);
-      at += d.length;
-    }
-    return (this.encoding = out);
+    this.frozen = true;
+    return this.bytes.subarray(0, this.size);
+  }
+
+  /** Where absent child c's entry goes: at the next present child's entry, or at the end. */
+  private startOf(c: number): number {
+    for (let d = c + 1; d < 256; d++) if (this.offsets[d]! >= 0) return this.offsets[d]! - 1;
+    return this.size;
+  }
+
+  /** Makes `bytes` safe to edit and able to hold `size` bytes. */
+  private writable(size: number): void {
+    if (!this.frozen && size <= this.bytes.length) return;
+    const bytes = new Uint8Array(Math.max(size, this.size) + GROWTH);
+    bytes.set(this.bytes.subarray(0, this.size));
+    this.bytes = bytes;
+    this.frozen = false;
   }
 }
+
+/** Spare room in a copied node encoding: two more 32-byte children before the next copy. */
+const GROWTH = 66;
 
 /** Sets child `index`'s digest in its parent; drops a parent left with no child. */
 function setChild(nodes: Map<number, InnerNode>, index: number, digest: Uint8Array | undefined): void {

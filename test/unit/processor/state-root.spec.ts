@@ -66,8 +66,23 @@ describe('state encoding and root', () => {
         return digest;
       };
     };
+    // A port that keeps every array it is given with a copy, to check later that none changed.
+    const keepingHash = () => {
+      const given: [Uint8Array, Uint8Array][] = [];
+      const port = (data: Uint8Array) => {
+        given.push([data, data.slice()]);
+        return hash(data);
+      };
+      const changed = () => given.filter(([data, copy]) => !Buffer.from(data).equals(copy)).length;
+      return { port, changed };
+    };
+    // Digests of 1 to 32 bytes, so children's entries in a node differ in length and move.
+    const unevenHash = (data: Uint8Array) => {
+      const digest = hash(data);
+      return digest.subarray(0, 1 + (digest[0]! % 32));
+    };
     const change = fc.record({
-      table: fc.constantFrom('seen' as const, 'accounts' as const),
+      table: fc.constantFrom('seen' as const, 'accounts' as const, 'members' as const),
       key: fc.integer({ min: 0, max: 600 }).map((i) => `key-${i}`),
       value: fc.option(fc.nat(3), { nil: undefined }),
     });
@@ -77,23 +92,31 @@ describe('state encoding and root', () => {
         (rounds) => {
           const plain = initialState(config);
           const remembered = initialState(config);
-          const port = rememberingHash();
+          const kept = initialState(config);
+          const uneven = initialState(config);
+          const remembering = rememberingHash();
+          const keeping = keepingHash();
           rounds.forEach((changes, r) => {
-            for (const state of [plain, remembered]) {
+            for (const state of [plain, remembered, kept, uneven]) {
               for (const c of changes) {
                 const table = state[c.table] as unknown as {
                   set(k: string, v: unknown): void;
                   delete(k: string): void;
                 };
                 if (c.value === undefined) table.delete(c.key);
-                else table.set(c.key, c.table === 'seen' ? c.value : { vms: c.value, vcpus: 1 });
+                else if (c.table === 'seen') table.set(c.key, c.value);
+                else if (c.table === 'accounts') table.set(c.key, { vms: c.value, vcpus: 1 });
+                else table.set(c.key, { stake: c.value, endpoint: 'e', since: 0, until: null });
               }
               state.round.value = r;
             }
             const root = stateRoot(plain, hash);
             expect(root).toBe(stateRootFromScratch(plain, hash));
-            expect(stateRoot(remembered, port)).toBe(root);
+            expect(stateRoot(remembered, remembering)).toBe(root);
+            expect(stateRoot(kept, keeping.port)).toBe(root);
+            expect(stateRoot(uneven, unevenHash)).toBe(stateRootFromScratch(uneven, unevenHash));
           });
+          expect(keeping.changed()).toBe(0);
         },
       ),
       { numRuns: 150 },
