@@ -1,7 +1,7 @@
-import { Buffer, isUtf8 } from 'node:buffer';
+import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import { canonicalText } from '../canonical/jcs.js';
-import { type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
+import { fromHex, type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
 import {
   envelopeShape,
   LIMITS,
@@ -185,7 +185,8 @@ function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefi
   if (hasProtoKey(value)) return fail('INVALID_ENVELOPE', 'the key "__proto__" is not allowed');
   const shape = envelopeShape.safeParse(value);
   if (!shape.success) return fail('INVALID_ENVELOPE', 'not a signed envelope', issues(shape.error, ''));
-  const envelope = shape.data as Envelope;
+  const { signer, signature } = shape.data;
+  const envelope: Envelope = { payload: (value as Envelope).payload, signer, signature };
   let payloadText: string;
   try {
     payloadText = jcs(envelope.payload);
@@ -208,11 +209,10 @@ function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefi
   const parsed = PAYLOAD_SCHEMAS[type as PayloadType].safeParse(envelope.payload);
   if (!parsed.success)
     return fail('INVALID_PAYLOAD', `invalid ${type} payload`, issues(parsed.error, 'payload'));
-  // The shape checked both are lowercase hex of their length, which Buffer decodes in full.
   const good = ports.verify.verify(
-    Buffer.from(envelope.signature, 'hex'),
+    fromHex(envelope.signature),
     canonical ? signingBytesOfCanonical(bytes) : utf8.encode(SIGNING_DOMAIN + payloadText),
-    Buffer.from(envelope.signer, 'hex'),
+    fromHex(envelope.signer),
   );
   if (!good) return fail('BAD_SIGNATURE', 'the signature does not match the payload and signer');
   if (ledger !== undefined && !canonical)

@@ -238,8 +238,12 @@ export type Payload =
 /** The payload as a client writes it (defaults may be left out). */
 export type PayloadInput = z.input<(typeof PAYLOAD_SCHEMAS)[PayloadType]>;
 
+/**
+ * The envelope around a payload. Its output keeps only the payload's type (no copy of the other
+ * fields): the payload's own schema judges the payload as given.
+ */
 export const envelopeShape = z.strictObject({
-  payload: z.looseObject({ type: z.string() }),
+  payload: z.object({ type: z.string() }),
   signer: hex64,
   signature: hex128,
 });
