@@ -58,6 +58,8 @@ export interface AuditOptions {
   readonly threads?: number;
   /** Events per worker job. */
   readonly jobEvents?: number;
+  /** Jobs read and submitted ahead of consensus before reading waits for the oldest (default: 4 per thread). */
+  readonly readAheadJobs?: number;
   /** Events inserted between two consensus runs (bounds memory: decided rounds are pruned). */
   readonly consensusBatch?: number;
   readonly onProgress?: (phase: AuditPhase, done: number, total: number) => void;
@@ -79,6 +81,7 @@ const MAX_CONSECUTIVE_FAILURES = 1000;
 const SHADOWGRAPH_PREFIX = STREAMS.shadowgraph('');
 const DEFAULT_JOB_EVENTS = 128;
 const MAX_THREADS = 4;
+const READ_AHEAD_JOBS_PER_THREAD = 4;
 
 const utf8 = new TextDecoder();
 
@@ -193,6 +196,10 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
   let read = 0;
   const judge = createJudge(Math.min(MAX_THREADS, options.threads ?? availableParallelism()));
   const jobEvents = Math.max(1, options.jobEvents ?? DEFAULT_JOB_EVENTS);
+  const readAhead = Math.max(
+    1,
+    options.readAheadJobs ?? READ_AHEAD_JOBS_PER_THREAD * Math.max(1, judge.threads),
+  );
   const jobs: Job[] = [];
   let items = new JobItems();
   let itemEvents: StoredEvent[] = [];
@@ -254,8 +261,10 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
       }
       read += page.length;
       progress('read', read, read);
-      // Jobs already answered go through consensus now; none is waited for while reading.
-      while (replay && jobs.length > 0 && jobs[0]!.settled) await replay.take(jobs.shift()!, false);
+      // Jobs already answered go through consensus now. Reading stops short of running far ahead:
+      // records read long before consensus needs them outlive young-generation collections.
+      while (replay && jobs.length > 0 && (jobs[0]!.settled || jobs.length > readAhead))
+        await replay.take(jobs.shift()!, false);
     }
     submit();
 

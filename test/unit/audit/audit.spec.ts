@@ -148,14 +148,18 @@ describe('dagger audit on a devnet store', () => {
 
   it('re-derives the same whatever the size of the verification jobs (verdicts taken ahead of the order)', async () => {
     const path = copyStore(0);
-    const [one, all, inline] = [
+    const [one, all, inline, lockstep] = [
       await audit(path, { jobEvents: 1, consensusBatch: 3 }),
       await audit(path, { jobEvents: 1e9 }),
       await audit(path, { threads: 0 }),
+      // Reading waits for every job before the next: no read-ahead at all.
+      await audit(path, { jobEvents: 2, readAheadJobs: 1 }),
     ];
-    for (const r of [one, all, inline]) expect(r.mismatches).toEqual([]);
+    for (const r of [one, all, inline, lockstep]) expect(r.mismatches).toEqual([]);
     expect(one.orderHash).toBe(all.orderHash);
     expect(inline.orderHash).toBe(all.orderHash);
+    expect(lockstep.orderHash).toBe(all.orderHash);
+    expect(lockstep.stateRootsChecked).toBe(all.stateRootsChecked);
     expect(one.ledgerEvents).toBe(all.ledgerEvents);
     expect(one.stateRootsChecked).toBe(all.stateRootsChecked);
   });
