@@ -176,9 +176,10 @@ const signingDomain = utf8.encode(SIGNING_DOMAIN);
 const ENVELOPE_TAIL_BYTES = 14 + 128 + 12 + 64 + 2;
 
 /**
- * judgeEnvelope, and for ledger bytes whether they are the canonical bytes. Canonical ledger text
- * equal to the re-encoded text means equal bytes (strict UTF-8 decoding is one-to-one once no
- * byte-order mark was dropped), so those bytes are hashed and sliced instead of re-encoded.
+ * judgeEnvelope, and for ledger bytes whether they are the canonical bytes. Ledger text equal to
+ * the canonical text means equal bytes (strict UTF-8 decoding is one-to-one once no byte-order
+ * mark was dropped), so those bytes are used instead of an encoding of the text. The signing
+ * bytes are sliced out of the canonical bytes either way.
  */
 function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefined): Opened {
   // Copying an own "__proto__" key sets a prototype instead, so such a key would vanish unseen.
@@ -211,7 +212,7 @@ function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefi
     return fail('INVALID_PAYLOAD', `invalid ${type} payload`, issues(parsed.error, 'payload'));
   const good = ports.verify.verify(
     fromHex(envelope.signature),
-    canonical ? signingBytesOfCanonical(bytes) : utf8.encode(SIGNING_DOMAIN + payloadText),
+    signingBytesIn(bytes),
     fromHex(envelope.signer),
   );
   if (!good) return fail('BAD_SIGNATURE', 'the signature does not match the payload and signer');
@@ -224,7 +225,7 @@ function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefi
 }
 
 /** SIGNING_DOMAIN + the payload's bytes, sliced out of canonical envelope bytes. */
-function signingBytesOfCanonical(bytes: Uint8Array): Uint8Array {
+function signingBytesIn(bytes: Uint8Array): Uint8Array {
   const payload = bytes.subarray(ENVELOPE_HEAD.length, bytes.length - ENVELOPE_TAIL_BYTES);
   const out = new Uint8Array(signingDomain.length + payload.length);
   out.set(signingDomain, 0);

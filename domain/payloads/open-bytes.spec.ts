@@ -6,7 +6,14 @@ import {
   strictVerifier,
   toHex,
 } from '../crypto/index.js';
-import { type EnvelopePorts, judgeEnvelope, type Opened, openPayloadBytes, signPayload } from './envelope.js';
+import {
+  type EnvelopePorts,
+  judgeEnvelope,
+  type Opened,
+  openPayloadBytes,
+  signingBytes,
+  signPayload,
+} from './envelope.js';
 import { LIMITS } from './schemas.js';
 
 /**
@@ -80,6 +87,11 @@ function agree(bytes: Uint8Array): Opened {
   const opened = openPayloadBytes(bytes, fast.ports);
   expect(comparable(opened)).toEqual(comparable(byDefinition(bytes, reference.ports)));
   expect(fast.calls).toEqual(reference.calls);
+  // The message verified is SIGNING_DOMAIN + the JCS of the payload as given, encoded apart.
+  for (const call of fast.calls) {
+    const payload = (JSON.parse(new TextDecoder().decode(bytes)) as { payload: object }).payload;
+    expect(call.message).toEqual(Array.from(signingBytes(payload)));
+  }
   return opened;
 }
 
