@@ -100,6 +100,40 @@ export function encodeRow(key: string, value: unknown): string {
 }
 
 /**
+ * Fresh byte ranges carved from shared chunks, so that one allocation serves many leaves and node
+ * copies. A range is handed out once and never written after the next take, so what the hash
+ * port was given never changes.
+ */
+class ByteArena {
+  private chunk: Uint8Array = new Uint8Array(0);
+  private used = 0;
+
+  /** `size` zero or stale bytes for the caller to fill. */
+  take(size: number): Uint8Array {
+    if (size > ARENA_CHUNK / 4) return new Uint8Array(size);
+    this.room(size);
+    return this.chunk.subarray(this.used, (this.used += size));
+  }
+
+  /** The UTF-8 encoding of `text`. */
+  utf8(text: string): Uint8Array {
+    const most = 3 * text.length;
+    if (most > ARENA_CHUNK / 4) return utf8.encode(text);
+    this.room(most);
+    const { written } = utf8.encodeInto(text, this.chunk.subarray(this.used));
+    return this.chunk.subarray(this.used, (this.used += written));
+  }
+
+  private room(size: number): void {
+    if (this.used + size <= this.chunk.length) return;
+    this.chunk = new Uint8Array(ARENA_CHUNK);
+    this.used = 0;
+  }
+}
+
+const ARENA_CHUNK = 16384;
+
+/**
  * A Merkle tree over one table, documented in docs/processor.md:
  * - leaf = sha256(JCS([[key, value], ...])) over the bucket's rows sorted by key;
  * - inner node = sha256(innerNode(children)), children being the non-empty nodes below it;
@@ -113,6 +147,7 @@ class DigestTree {
   private top: Uint8Array | undefined;
   /** The last digest, while nothing is dirty. */
   private hex: string | undefined;
+  private readonly arena = new ByteArena();
 
   constructor(private readonly depth: DigestDepth) {
     this.levels = Array.from({ length: depth }, () => new Map());
@@ -150,9 +185,9 @@ class DigestTree {
       if (keys) {
         let text = '[';
         for (let i = 0; i < keys.length; i++) text += (i === 0 ? '' : ',') + row(keys[i]!);
-        digest = hash(utf8.encode(text + ']'));
+        digest = hash(this.arena.utf8(text + ']'));
       }
-      setChild(leafParents, b, digest);
+      setChild(leafParents, b, digest, this.arena);
       parents.add(b >>> 8);
     }
     this.dirty.clear();
@@ -164,7 +199,7 @@ class DigestTree {
         const node = nodes.get(p);
         const digest = node ? hash(node.packed()) : undefined;
         if (level === 0) this.top = digest;
-        else setChild(this.levels[level - 1]!, p, digest);
+        else setChild(this.levels[level - 1]!, p, digest, this.arena);
         next.add(p >>> 8);
       }
       parents = next;
@@ -179,43 +214,47 @@ class DigestTree {
  * may keep what it was given): the next edit copies them first.
  */
 class InnerNode {
-  /** Where child c's digest starts in `bytes` (after its index byte); -1 when c is absent. */
-  private readonly offsets = new Int32Array(256).fill(-1);
-  /** Child c's digest length; 0 when c is absent. */
-  private readonly lengths = new Int32Array(256);
+  /**
+   * entries[c]: where child c's digest starts in `bytes` (after its index byte), -1 when c is
+   * absent; entries[256 + c]: its length.
+   */
+  private readonly entries = new Int32Array(512).fill(-1, 0, 256);
   private count = 0;
   /** The encoding is bytes[0, size); the rest is room to grow. */
-  private bytes = new Uint8Array(0);
+  private bytes: Uint8Array = new Uint8Array(0);
   private size = 0;
   private frozen = false;
+
+  constructor(private readonly arena: ByteArena) {}
 
   get empty(): boolean {
     return this.count === 0;
   }
 
   set(c: number, digest: Uint8Array | undefined): void {
-    const offset = this.offsets[c]!;
+    const entries = this.entries;
+    const offset = entries[c]!;
     if (offset < 0 && digest === undefined) return;
-    const removed = offset < 0 ? 0 : 1 + this.lengths[c]!;
+    const removed = offset < 0 ? 0 : 1 + entries[256 + c]!;
     const added = digest === undefined ? 0 : 1 + digest.length;
     const start = offset < 0 ? this.startOf(c) : offset - 1;
     const delta = added - removed;
     this.writable(this.size + delta);
     if (delta !== 0) {
       this.bytes.copyWithin(start + added, start + removed, this.size);
-      for (let d = c + 1; d < 256; d++) if (this.offsets[d]! >= 0) this.offsets[d]! += delta;
+      for (let d = c + 1; d < 256; d++) if (entries[d]! >= 0) entries[d]! += delta;
       this.size += delta;
     }
     if (digest === undefined) {
-      this.offsets[c] = -1;
-      this.lengths[c] = 0;
+      entries[c] = -1;
+      entries[256 + c] = 0;
       this.count--;
     } else {
       if (offset < 0) this.count++;
       this.bytes[start] = c;
       this.bytes.set(digest, start + 1);
-      this.offsets[c] = start + 1;
-      this.lengths[c] = digest.length;
+      entries[c] = start + 1;
+      entries[256 + c] = digest.length;
     }
   }
 
@@ -227,15 +266,15 @@ class InnerNode {
 
   /** Where absent child c's entry goes: at the next present child's entry, or at the end. */
   private startOf(c: number): number {
-    for (let d = c + 1; d < 256; d++) if (this.offsets[d]! >= 0) return this.offsets[d]! - 1;
+    for (let d = c + 1; d < 256; d++) if (this.entries[d]! >= 0) return this.entries[d]! - 1;
     return this.size;
   }
 
   /** Makes `bytes` safe to edit and able to hold `size` bytes. */
   private writable(size: number): void {
     if (!this.frozen && size <= this.bytes.length) return;
-    const bytes = new Uint8Array(Math.max(size, this.size) + GROWTH);
-    bytes.set(this.bytes.subarray(0, this.size));
+    const bytes = this.arena.take(Math.max(size, this.size) + GROWTH);
+    bytes.set(this.size === this.bytes.length ? this.bytes : this.bytes.subarray(0, this.size));
     this.bytes = bytes;
     this.frozen = false;
   }
@@ -245,12 +284,17 @@ class InnerNode {
 const GROWTH = 66;
 
 /** Sets child `index`'s digest in its parent; drops a parent left with no child. */
-function setChild(nodes: Map<number, InnerNode>, index: number, digest: Uint8Array | undefined): void {
+function setChild(
+  nodes: Map<number, InnerNode>,
+  index: number,
+  digest: Uint8Array | undefined,
+  arena: ByteArena,
+): void {
   const parent = index >>> 8;
   let node = nodes.get(parent);
   if (!node) {
     if (digest === undefined) return;
-    nodes.set(parent, (node = new InnerNode()));
+    nodes.set(parent, (node = new InnerNode(arena)));
   }
   node.set(index & 255, digest);
   if (node.empty) nodes.delete(parent);

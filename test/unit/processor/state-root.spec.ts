@@ -106,7 +106,14 @@ describe('state encoding and root', () => {
                 if (c.value === undefined) table.delete(c.key);
                 else if (c.table === 'seen') table.set(c.key, c.value);
                 else if (c.table === 'accounts') table.set(c.key, { vms: c.value, vcpus: 1 });
-                else table.set(c.key, { stake: c.value, endpoint: 'e', since: 0, until: null });
+                // Long rows too: up to 18,000 characters, more than one arena chunk holds.
+                else
+                  table.set(c.key, {
+                    stake: c.value,
+                    endpoint: 'e'.repeat(6000 * c.value),
+                    since: 0,
+                    until: null,
+                  });
               }
               state.round.value = r;
             }
