@@ -595,19 +595,33 @@ async function measureBounds(
   };
 }
 
+/** A store that hands over a page of the log at once, as readAll would yield it (SqliteEventStore). */
+interface PagedLog {
+  readAllPage(after: bigint, max: number): Promise<readonly RecordedEvent[]>;
+}
+
+function isPagedLog(store: EventStore): store is EventStore & PagedLog {
+  return typeof (store as Partial<PagedLog>).readAllPage === 'function';
+}
+
 /** readAll in pages; a page that fails is re-read one record at a time, and a record that fails is stepped over. */
 async function* readTolerantly(
   store: EventStore,
   unreadable: (after: bigint, error: unknown) => void,
-): AsyncIterable<RecordedEvent[]> {
+): AsyncIterable<readonly RecordedEvent[]> {
   let after = 0n;
   let single = false;
   let failures = 0;
   for (;;) {
-    const page: RecordedEvent[] = [];
+    let page: readonly RecordedEvent[] = [];
     const max = single ? 1 : READ_PAGE;
     try {
-      for await (const r of store.readAll({ after, maxCount: max })) page.push(r);
+      if (isPagedLog(store)) page = await store.readAllPage(after, max);
+      else {
+        const read: RecordedEvent[] = [];
+        page = read;
+        for await (const r of store.readAll({ after, maxCount: max })) read.push(r);
+      }
     } catch (error) {
       if (page.length > 0) {
         yield page;

@@ -282,6 +282,15 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
+  /**
+   * What readAll({ after, maxCount: max }) yields, as one array: for readers that take the log a
+   * page at a time (the audit), without an async step per event.
+   */
+  async readAllPage(after: bigint, max: number): Promise<RecordedEvent[]> {
+    const req = readAllRequest({ after, maxCount: max });
+    return this.readPage(req.after, req.maxCount ?? PAGE);
+  }
+
   async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
     const req = readAllRequest(options);
     let left = req.maxCount ?? Number.MAX_SAFE_INTEGER;

@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditReport, auditStore, diffReadModels, openAuditStore } from '../../../src/audit/index.js';
+import type { EventStore } from '../../../src/eventstore/event-store.js';
 import { buildProgram } from '../../../src/cli/program.js';
 import { makeGenesis, parseGenesis } from '../../../src/node/genesis.js';
 import { client, decided, type Devnet, startDevnet, submit, waitFor } from '../e2e/support.js';
@@ -345,6 +346,35 @@ describe('dagger audit on a devnet store', () => {
     expect(report.ok).toBe(false);
     expect(kinds(report)).toContain('unreadable');
     expect(report.eventsVerified).toBeGreaterThan(20);
+  });
+
+  it('reports the same through readAll alone (a store without readAllPage), an unreadable record included', async () => {
+    const path = copyStore(0, (db) =>
+      db
+        .prepare("UPDATE events SET metadata = '{not json' WHERE global_position = ?")
+        .run(middleEvent(db).rowid),
+    );
+    const store = await openAuditStore(`sqlite:${path}`);
+    try {
+      const perEvent: EventStore = {
+        atomicAcrossStreams: store.atomicAcrossStreams,
+        append: (streamId, events, expected) => store.append(streamId, events, expected),
+        appendMany: (appends) => store.appendMany(appends),
+        readStream: (streamId, options) => store.readStream(streamId, options),
+        readAll: (options) => store.readAll(options),
+        streamRevision: (streamId) => store.streamRevision(streamId),
+        subscribeToAll: (after, handlers) => store.subscribeToAll(after, handlers),
+        close: () => store.close(),
+      };
+      expect('readAllPage' in store && !('readAllPage' in perEvent)).toBe(true);
+      const paged = await auditStore(store);
+      const slow = await auditStore(perEvent);
+      expect(kinds(paged)).toContain('unreadable');
+      expect(paged.eventsVerified).toBeGreaterThan(20);
+      expect(slow).toEqual({ ...paged, seconds: slow.seconds, eventsPerSec: slow.eventsPerSec });
+    } finally {
+      await store.close();
+    }
   });
 
   it('rebuilds the read models and finds an edited row', async () => {
