@@ -164,7 +164,7 @@ export function judgeEnvelope(value: unknown, ports: EnvelopePorts): Opened {
   return judge(value, ports, undefined);
 }
 
-/** Ledger bytes and their decoded text; bytes[0] is "{", so no byte-order mark was dropped. */
+/** Ledger bytes and their strict UTF-8 decoding. */
 interface LedgerText {
   readonly bytes: Uint8Array;
   readonly text: string;
@@ -176,10 +176,9 @@ const signingDomain = utf8.encode(SIGNING_DOMAIN);
 const ENVELOPE_TAIL_BYTES = 14 + 128 + 12 + 64 + 2;
 
 /**
- * judgeEnvelope, and for ledger bytes whether they are the canonical bytes. Ledger text equal to
- * the canonical text means equal bytes (strict UTF-8 decoding is one-to-one once no byte-order
- * mark was dropped), so those bytes are used instead of an encoding of the text. The signing
- * bytes are sliced out of the canonical bytes either way.
+ * judgeEnvelope, and for ledger bytes whether they are the canonical bytes. When they are, they
+ * are used instead of an encoding of the canonical text. The signing bytes are sliced out of the
+ * canonical bytes either way.
  */
 function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefined): Opened {
   // Copying an own "__proto__" key sets a prototype instead, so such a key would vanish unseen.
@@ -197,7 +196,8 @@ function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefi
   // The strict shape leaves exactly payload, signature and signer (lowercase hex), which JCS
   // sorts in that order.
   const text = `${ENVELOPE_HEAD}${payloadText},"signature":"${envelope.signature}","signer":"${envelope.signer}"}`;
-  const canonical = ledger !== undefined && ledger.text === text;
+  // Strict decoding is one-to-one but for a leading byte-order mark, which it drops.
+  const canonical = ledger !== undefined && ledger.text === text && ledger.bytes[0] === 0x7b;
   const bytes = canonical ? ledger.bytes : utf8.encode(text);
   if (bytes.length > LIMITS.envelopeBytes)
     return fail(
@@ -244,12 +244,5 @@ export function openPayloadBytes(bytes: Uint8Array, ports: EnvelopePorts): Opene
   const text = decodeUtf8(bytes);
   const value = parseJson(text);
   if (value === NOT_JSON) return fail('MALFORMED_JSON', 'not UTF-8 JSON');
-  // A dropped byte-order mark would make unequal bytes decode to the canonical text.
-  if (bytes[0] !== 0x7b) return notCanonical(judge(value, ports, undefined));
   return judge(value, ports, { bytes, text: text as string });
-}
-
-function notCanonical(judged: Opened): Opened {
-  if (!judged.ok) return judged;
-  return fail('NOT_CANONICAL', 'the bytes are not the canonical (RFC 8785) encoding of the envelope');
 }
