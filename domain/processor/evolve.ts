@@ -76,7 +76,8 @@ export function evolve(state: ProcessorState, event: LedgerEvent, _at?: LedgerPo
         requestId: event.requestId,
         addresses: event.addresses,
         awaitsCapacity,
-        ...(closes ? { operation: null, deadline: null } : {}),
+        operation: closes ? null : vm.operation,
+        deadline: closes ? null : vm.deadline,
       });
       break;
     }

@@ -155,9 +155,9 @@ class DigestTree {
 
   added(key: string): void {
     const b = bucketOf(key, this.depth);
-    let keys = this.buckets.get(b);
-    if (!keys) this.buckets.set(b, (keys = []));
-    sortedInsert(keys, key);
+    const keys = this.buckets.get(b);
+    if (keys) sortedInsert(keys, key);
+    else this.buckets.set(b, [key]);
     this.dirty.add(b);
   }
 
@@ -375,9 +375,10 @@ export class Table<V> {
   }
 
   private put(key: string, value: V): void {
-    const isNew = !this.rows.has(key);
+    const size = this.rows.size;
     this.rows.set(key, value);
     if (!this.tree) return;
+    const isNew = this.rows.size !== size;
     this.encoded.delete(key);
     if (isNew) this.tree.added(key);
     else this.tree.changed(key);
