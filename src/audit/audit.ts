@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { sha256, strictVerifier } from '../../domain/crypto/index.js';
@@ -157,6 +157,7 @@ interface Job {
 export async function auditStore(store: EventStore, options: AuditOptions = {}): Promise<AuditReport> {
   const started = performance.now();
   const cpuAtStart = process.cpuUsage();
+  const mainCpuAtStart = threadCpuSeconds();
   const maxMismatches = options.maxMismatches ?? DEFAULT_MAX_MISMATCHES;
   const progress = options.onProgress ?? (() => undefined);
   const mismatches: Mismatch[] = [];
@@ -294,12 +295,14 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
 
     seconds = (performance.now() - started) / 1000;
     const auditCpu = process.cpuUsage(cpuAtStart);
+    const mainCpu = threadCpuSeconds();
     const boundOver = options.bench ? await boundEvents(store) : [];
     if (boundOver.length > 0) {
       bench = await measureBounds(boundOver, {
         eventsVerified,
         seconds,
         cpuSeconds: (auditCpu.user + auditCpu.system) / 1e6,
+        mainThreadCpuSeconds: mainCpu !== null && mainCpuAtStart !== null ? mainCpu - mainCpuAtStart : null,
         threads: judge.threads,
         jobEvents,
       });
@@ -506,6 +509,16 @@ export async function auditStore(store: EventStore, options: AuditOptions = {}):
   }
 }
 
+/** CPU time of the calling thread so far (Linux: /proc/thread-self/schedstat, in ns); null elsewhere. */
+function threadCpuSeconds(): number | null {
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e9 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The store's well-formed ShadowGraph events, read again for the bench (not part of the audit's time). */
 async function boundEvents(store: EventStore): Promise<SignedEvent[]> {
   const events: SignedEvent[] = [];
@@ -532,6 +545,7 @@ async function measureBounds(
     readonly eventsVerified: number;
     readonly seconds: number;
     readonly cpuSeconds: number;
+    readonly mainThreadCpuSeconds: number | null;
     readonly threads: number;
     readonly jobEvents: number;
   },
@@ -589,6 +603,7 @@ async function measureBounds(
     eventSignatures: graphEvents.length,
     payloadSignatures,
     auditCpuSeconds: audit.cpuSeconds,
+    mainThreadCpuSeconds: audit.mainThreadCpuSeconds,
     bound,
     oneThread,
     eventSignaturesOneThread,

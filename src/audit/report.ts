@@ -98,6 +98,11 @@ export interface AuditBench {
   readonly payloadSignatures: number;
   /** Process CPU time of the audit: main thread, workers, GC and compiler threads. */
   readonly auditCpuSeconds: number;
+  /**
+   * The main thread's share of auditCpuSeconds (null where the OS does not tell: Linux only). Near
+   * `seconds`, the main thread is the critical path; else the cores are (process CPU over cores).
+   */
+  readonly mainThreadCpuSeconds: number | null;
   /** Every event and payload signature, strictly verified in the audit's jobs by `threads` workers (wall clock). */
   readonly bound: BoundFigure;
   /** The same signatures on one thread; cpuRatio is its CPU time over the audit's. */

@@ -144,10 +144,12 @@ function humanReport(r: AuditReport): string {
     );
   if (r.bench) {
     const b = r.bench;
+    const mainCpu =
+      b.mainThreadCpuSeconds === null ? '' : ` (main thread ${b.mainThreadCpuSeconds.toFixed(2)} s)`;
     const fig = (f: { eventsPerSec: number; ratio: number }) =>
       `${Math.round(f.eventsPerSec)} events/s (ratio ${f.ratio.toFixed(2)})`;
     lines.push(
-      `signatures         ${b.eventSignatures} events + ${b.payloadSignatures} payloads; audit CPU ${b.auditCpuSeconds.toFixed(2)} s`,
+      `signatures         ${b.eventSignatures} events + ${b.payloadSignatures} payloads; audit CPU ${b.auditCpuSeconds.toFixed(2)} s${mainCpu}`,
       `verify bound       ${fig(b.bound)}: all signatures, ${b.threads} worker thread(s)`,
       `  one thread       ${fig(b.oneThread)}; CPU ${b.oneThread.cpuSeconds.toFixed(2)} s (ratio ${b.oneThread.cpuRatio.toFixed(2)})`,
       `  events only      ${fig(b.eventSignaturesOneThread)}: the bound reported before, one thread`,

@@ -134,6 +134,11 @@ describe('dagger audit on a devnet store', () => {
     expect(report.ratioToBound).toBeCloseTo(report.eventsPerSec / bench.bound.eventsPerSec, 9);
     expect(bench.oneThread.cpuSeconds).toBeGreaterThan(0);
     expect(bench.oneThread.cpuRatio).toBeCloseTo(bench.oneThread.cpuSeconds / bench.auditCpuSeconds, 9);
+    // The main thread's part of the process's CPU, where the OS tells it (two clocks: a small margin).
+    if (process.platform === 'linux') {
+      expect(bench.mainThreadCpuSeconds).toBeGreaterThan(0);
+      expect(bench.mainThreadCpuSeconds).toBeLessThanOrEqual(bench.auditCpuSeconds + 0.02);
+    } else expect(bench.mainThreadCpuSeconds).toBeNull();
   });
 
   it('re-derives the same with consensus run every few events (memory bound) as once at the end', async () => {
