@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { Buffer, isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import { canonicalText } from '../canonical/jcs.js';
 import { fromHex, type SignatureVerifier, type Signer, toHex } from '../crypto/index.js';
@@ -224,13 +224,13 @@ function judge(value: unknown, ports: EnvelopePorts, ledger: LedgerText | undefi
   };
 }
 
-/** SIGNING_DOMAIN + the payload's bytes, sliced out of canonical envelope bytes. */
+/**
+ * SIGNING_DOMAIN + the payload's bytes, sliced out of canonical envelope bytes. Buffer.concat
+ * takes them from Node's pool: an ArrayBuffer of their own would cost more than the copy.
+ */
 function signingBytesIn(bytes: Uint8Array): Uint8Array {
   const payload = bytes.subarray(ENVELOPE_HEAD.length, bytes.length - ENVELOPE_TAIL_BYTES);
-  const out = new Uint8Array(signingDomain.length + payload.length);
-  out.set(signingDomain, 0);
-  out.set(payload, signingDomain.length);
-  return out;
+  return Buffer.concat([signingDomain, payload]);
 }
 
 /**
