@@ -33,6 +33,20 @@ describe('state encoding and root', () => {
     expect(encodeRow('k', { b: 1, a: [true, null] })).toBe('["k",{"a":[true,null],"b":1}]');
   });
 
+  it('jcs sorts each object by its own keys when many key lists share a first key', () => {
+    // Objects of one kind are encoded by a remembered key order: one that starts like another
+    // (same first key, more, fewer or other keys after it) must not be encoded in the other's.
+    const keyed = fc
+      .uniqueArray(fc.constantFrom('b', 'c', 'a', 'd', 'é', 'B', '10', 'x'), { maxLength: 7 })
+      .map((rest) => Object.fromEntries([['m', 0], ...rest.map((k, i) => [k, i + 1])]) as object);
+    fc.assert(
+      fc.property(fc.array(keyed, { minLength: 1, maxLength: 30 }), (objects) => {
+        for (const o of objects) expect(jcs(o)).toBe(canonicalize(o));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('refuses anything that is not integer-only JSON', () => {
     expect(() => jcs(1.5)).toThrow(TypeError);
     expect(() => jcs(2 ** 53)).toThrow(TypeError);
