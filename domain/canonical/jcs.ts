@@ -33,24 +33,41 @@ export function jcs(value: unknown): string {
 }
 
 interface Shape {
+  /** The object's own keys in the order Object.keys gives them. */
+  readonly own: readonly string[];
   readonly keys: readonly string[];
   /** `"key":`, with a leading comma after the first. */
   readonly prefixes: readonly string[];
 }
 
-/** Rows of one kind share their keys, so their sorted order is computed once per key list. */
-const shapes = new Map<string, Shape>();
+/**
+ * Rows of one kind share their keys, so their sorted order is computed once per key list. Shapes
+ * are found by their first key, then compared key by key (property names are interned strings).
+ */
+const shapes = new Map<string, Shape[]>();
+let shapeCount = 0;
+/** Kinds remembered per first key: bounds the scan whatever key lists the input brings. */
+const SHAPES_PER_FIRST_KEY = 8;
 
 function shapeOf(value: object): Shape {
   const own = Object.keys(value);
-  const id = JSON.stringify(own);
-  let shape = shapes.get(id);
-  if (!shape) {
-    const keys = own.sort();
-    shape = { keys, prefixes: keys.map((k, i) => (i === 0 ? '' : ',') + JSON.stringify(k) + ':') };
-    if (shapes.size < 1024) shapes.set(id, shape);
+  const first = own.length === 0 ? '' : own[0]!;
+  const known = shapes.get(first);
+  if (known) for (const shape of known) if (sameKeys(shape.own, own)) return shape;
+  const keys = [...own].sort();
+  const shape = { own, keys, prefixes: keys.map((k, i) => (i === 0 ? '' : ',') + JSON.stringify(k) + ':') };
+  if (shapeCount < 1024 && (known?.length ?? 0) < SHAPES_PER_FIRST_KEY) {
+    shapeCount++;
+    if (known) known.push(shape);
+    else shapes.set(first, [shape]);
   }
   return shape;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
