@@ -7,7 +7,7 @@ import { PayloadProcessor } from '../../domain/processor/index.js';
 import { decodeEvent, type SignedEvent, toHex } from '../../domain/shadowgraph/event.js';
 import { Hashgraph, type OrderedEvent } from '../../domain/shadowgraph/hashgraph.js';
 import type { MembershipChange } from '../../domain/shadowgraph/membership.js';
-import type { EventStore, RecordedEvent } from '../eventstore/event-store.js';
+import { type EventStore, isPagedEventLog, type RecordedEvent } from '../eventstore/event-store.js';
 import { type Genesis, genesisHash, parseGenesis } from '../node/genesis.js';
 import { processorConfigOf } from '../node/ledger-driver.js';
 import { EVENT_TYPES, type OrderedRecord, orderedRecord, STREAMS } from '../node/node-runtime.js';
@@ -610,15 +610,6 @@ async function measureBounds(
   };
 }
 
-/** A store that hands over a page of the log at once, as readAll would yield it (SqliteEventStore). */
-interface PagedLog {
-  readAllPage(after: bigint, max: number): Promise<readonly RecordedEvent[]>;
-}
-
-function isPagedLog(store: EventStore): store is EventStore & PagedLog {
-  return typeof (store as Partial<PagedLog>).readAllPage === 'function';
-}
-
 /** readAll in pages; a page that fails is re-read one record at a time, and a record that fails is stepped over. */
 async function* readTolerantly(
   store: EventStore,
@@ -631,7 +622,7 @@ async function* readTolerantly(
     let page: readonly RecordedEvent[] = [];
     const max = single ? 1 : READ_PAGE;
     try {
-      if (isPagedLog(store)) page = await store.readAllPage(after, max);
+      if (isPagedEventLog(store)) page = await store.readAllPage(after, max);
       else {
         const read: RecordedEvent[] = [];
         page = read;

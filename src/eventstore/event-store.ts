@@ -95,6 +95,19 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
+/**
+ * A store that also hands over a page of the log at once: exactly what readAll({ after, maxCount })
+ * yields, as one array, for readers that take the whole log (the audit) without an async step per
+ * event. SQLite and PostgreSQL offer it.
+ */
+export interface PagedEventLog {
+  readAllPage(after: bigint, max: number): Promise<RecordedEvent[]>;
+}
+
+export function isPagedEventLog(store: EventStore): store is EventStore & PagedEventLog {
+  return typeof (store as Partial<PagedEventLog>).readAllPage === 'function';
+}
+
 export type EventStoreErrorCode =
   'WRONG_EXPECTED_REVISION' | 'STORE_UNAVAILABLE' | 'CORRUPT_RECORD' | 'BAD_REQUEST';
 

@@ -21,6 +21,7 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamAppend,
+  type PagedEventLog,
   type Subscription,
   type SubscriptionHandlers,
   WrongExpectedRevisionError,
@@ -139,7 +140,7 @@ export function mapPgError(error: unknown, doing: string): EventStoreError {
 
 class UniqueViolation extends Error {}
 
-export class PostgresEventStore implements EventStore {
+export class PostgresEventStore implements EventStore, PagedEventLog {
   readonly atomicAcrossStreams = true;
   private readonly signal = new CommitSignal();
   private readonly subscriptions = new SubscriptionSet();
@@ -388,6 +389,12 @@ export class PostgresEventStore implements EventStore {
   private async readPage(after: bigint | null, max: number): Promise<RecordedEvent[]> {
     const rows = await this.query<EventRow>('readAll', this.sql.all, [String(after ?? 0n), max]);
     return rows.map(toRecorded);
+  }
+
+  /** What readAll({ after, maxCount: max }) yields, as one array (PagedEventLog). */
+  async readAllPage(after: bigint, max: number): Promise<RecordedEvent[]> {
+    const req = readAllRequest({ after, maxCount: max });
+    return this.readPage(req.after, req.maxCount ?? PAGE);
   }
 
   async *readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {

@@ -21,6 +21,7 @@ import {
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamAppend,
+  type PagedEventLog,
   type Subscription,
   type SubscriptionHandlers,
 } from './event-store.js';
@@ -96,7 +97,7 @@ function mapSqliteError(error: unknown, doing: string): unknown {
   return storeError('STORE_UNAVAILABLE', `${doing}: ${String(error)}`, error);
 }
 
-export class SqliteEventStore implements EventStore {
+export class SqliteEventStore implements EventStore, PagedEventLog {
   private readonly db: Database.Database;
   private readonly signal = new CommitSignal();
   private readonly subscriptions = new SubscriptionSet();
@@ -282,10 +283,7 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  /**
-   * What readAll({ after, maxCount: max }) yields, as one array: for readers that take the log a
-   * page at a time (the audit), without an async step per event.
-   */
+  /** What readAll({ after, maxCount: max }) yields, as one array (PagedEventLog). */
   async readAllPage(after: bigint, max: number): Promise<RecordedEvent[]> {
     const req = readAllRequest({ after, maxCount: max });
     return this.readPage(req.after, req.maxCount ?? PAGE);

@@ -11,6 +11,7 @@ import {
   sleep,
   waitFor,
 } from '../../contract/event-store.contract.js';
+import { describeReadAllPageContract } from '../../contract/read-all-page.contract.js';
 
 /** Needs PostgreSQL (npm run services:up). Each store lives in a fresh random schema, dropped after. */
 const url = process.env.DAGGER_PG_URL ?? 'postgres://dagger:dagger@127.0.0.1:55432/dagger';
@@ -54,6 +55,8 @@ describeEventStoreContract(
   },
   { peers: true, peerLatencyMs: 1000 },
 );
+
+describeReadAllPageContract('PostgreSQL', () => PostgresEventStore.open({ url, schema: freshSchema() }));
 
 describe('PostgresEventStore specifics', () => {
   let schema: string;
