@@ -418,7 +418,10 @@ async function intakeTarget(
  * the time from each ledger commit to its projection is taken by sampling the runner every
  * SAMPLE_MS (so each figure is rounded up to a sample).
  */
-async function oneNodeTarget(run: RunClients): Promise<{ result: ClientResult; target: TargetReport }> {
+async function oneNodeTarget(
+  run: RunClients,
+  judgeThreads: number,
+): Promise<{ result: ClientResult; target: TargetReport }> {
   const { writeNetwork } = await import('../node/network-files.js');
   const { startNode } = await import('../node/launcher.js');
   const { INTAKE_STREAM } = await import('../node/intake-outbox.js');
@@ -431,7 +434,8 @@ async function oneNodeTarget(run: RunClients): Promise<{ result: ClientResult; t
     store: 'sqlite',
     bus: 'memory',
   });
-  const node = await startNode(layout.configs[0]!, { applierFor: null });
+  const config = layout.configs[0]!;
+  const node = await startNode({ ...config, api: { ...config.api, judgeThreads } }, { applierFor: null });
   try {
     let ledgerEnd = node.runtime.ledgerSize;
     let sampling = true;
@@ -511,7 +515,9 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     return options.clients === 'inline' ? runClients(job, progress) : runClientsInChild(job, progress);
   };
   const { result, target } =
-    options.target === 'one-node' ? await oneNodeTarget(run) : await intakeTarget(options, kind, run);
+    options.target === 'one-node'
+      ? await oneNodeTarget(run, options.judgeThreads ?? 1)
+      : await intakeTarget(options, kind, run);
   const histogram = new LatencyHistogram();
   for (const ms of result.latenciesMs) histogram.record(ms);
   const accepted = result.statuses[202] ?? 0;
@@ -526,7 +532,7 @@ export async function runApiBench(options: ApiBenchOptions): Promise<ApiBenchRep
     maxMs: round1(histogram.percentile(1)),
     payloads: bodies.length,
     concurrency: options.concurrency,
-    judgeThreads: options.target === 'one-node' ? 1 : (options.judgeThreads ?? 1),
+    judgeThreads: options.judgeThreads ?? 1,
     durable: target.durable,
     appends: target.appends,
     meanBatch: target.appends === 0 ? 0 : Math.round((target.durable / target.appends) * 10) / 10,

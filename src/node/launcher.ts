@@ -25,7 +25,8 @@ export interface NodeConfig {
   readonly genesis: string;
   readonly key: string;
   readonly dataDir: string;
-  readonly api: { readonly host: string; readonly port: number };
+  /** judgeThreads: worker threads judging request bodies (default 1; 0: on the event loop). */
+  readonly api: { readonly host: string; readonly port: number; readonly judgeThreads?: number };
   readonly store: { readonly kind: 'sqlite' | 'postgres' | 'eventstoredb'; readonly url?: string };
   readonly bus: { readonly kind: 'memory' | 'kafka'; readonly brokers?: readonly string[] };
   /** Optional: where plans go and which libvirt to apply them to. */
@@ -53,6 +54,11 @@ export function loadNodeConfig(file: string): NodeConfig {
   need(
     !!raw.api && Number.isInteger(raw.api.port) && typeof raw.api.host === 'string',
     '"api" needs host and port',
+  );
+  need(
+    raw.api!.judgeThreads === undefined ||
+      (Number.isInteger(raw.api!.judgeThreads) && raw.api!.judgeThreads >= 0 && raw.api!.judgeThreads <= 16),
+    '"api.judgeThreads" is an integer from 0 to 16',
   );
   need(
     !!raw.store && ['sqlite', 'postgres', 'eventstoredb'].includes(raw.store.kind),
@@ -224,6 +230,7 @@ export async function startNode(
       },
     },
     readModels,
+    ...(config.api.judgeThreads !== undefined ? { judgeThreads: config.api.judgeThreads } : {}),
     orderLookup: { ordered: (id) => ledger.decisionOf(id) },
     lag: {
       consensusSeconds: () => outbox.oldestPendingSeconds(),
