@@ -32,14 +32,7 @@ import {
   type Notice,
   type ReadModelsComparison,
 } from './report.js';
-import {
-  JobItems,
-  judgeItems,
-  packItems,
-  PayloadVerdicts,
-  payloadSignature,
-  type SignatureItem,
-} from './verdicts.js';
+import { JobItems, judgeItems, PayloadVerdicts, type SignatureItem } from './verdicts.js';
 
 export type AuditPhase = 'read' | 'verify' | 'consensus' | 'ledger' | 'read-models' | 'bench';
 
@@ -558,17 +551,11 @@ async function measureBounds(
   const jobs: { data: Uint8Array; offsets: Uint32Array }[] = [];
   let payloadSignatures = 0;
   for (let start = 0; start < graphEvents.length; start += audit.jobEvents) {
-    const triples: SignatureItem[] = [];
-    const payloads: SignatureItem[] = [];
-    for (const e of graphEvents.slice(start, start + audit.jobEvents)) {
-      triples.push({ signature: e.signature, message: e.id, publicKey: e.body.creator });
-      for (const p of e.body.payloads) {
-        const signed = payloadSignature(p);
-        if (signed) payloads.push(signed);
-      }
-    }
-    payloadSignatures += payloads.length;
-    jobs.push(packItems([...triples, ...payloads]));
+    const items = new JobItems();
+    for (const e of graphEvents.slice(start, start + audit.jobEvents))
+      items.event(e.signature, e.id, e.body.creator, e.body.payloads);
+    for (const item of items.payloadItems) if (item) payloadSignatures++;
+    jobs.push(items.pack());
   }
 
   let t0 = performance.now();

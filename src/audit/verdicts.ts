@@ -16,15 +16,14 @@ export interface SignatureItem {
  * bytes laid out otherwise). Packed for judgeItems: one strict verdict per item.
  */
 export class JobItems {
-  private readonly triples: Uint8Array[] = [];
+  private readonly eventItems: SignatureItem[] = [];
   /** The payloads' bytes as the events hold them: the processor asks to open these very arrays. */
   readonly payloads: Uint8Array[] = [];
   /** payloads[i]'s signature item, or null when its bytes are not laid out as a canonical envelope. */
   readonly payloadItems: (SignatureItem | null)[] = [];
-  private size = 0;
 
   get events(): number {
-    return this.triples.length / 3;
+    return this.eventItems.length;
   }
 
   event(
@@ -33,61 +32,44 @@ export class JobItems {
     publicKey: Uint8Array,
     payloads: readonly Uint8Array[],
   ): void {
-    this.triples.push(signature, publicKey, message);
-    this.size += 96 + message.length;
+    this.eventItems.push({ signature, message, publicKey });
     for (const p of payloads) {
-      const item = payloadSignature(p);
       this.payloads.push(p);
-      this.payloadItems.push(item);
-      if (item) this.size += 96 + item.message.length;
+      this.payloadItems.push(payloadSignature(p));
     }
   }
 
   /** Items: the events' first (as many as `events`), then the payloads', in order. */
   pack(): { data: Uint8Array; offsets: Uint32Array; events: number } {
-    const events = this.events;
-    const data = new Uint8Array(this.size);
-    const offsets = new Uint32Array(events + this.payloads.length + 1);
-    let at = 0;
-    const put = (signature: Uint8Array, publicKey: Uint8Array, message: Uint8Array): void => {
-      // A signature or key of the wrong size makes an empty item, which does not verify.
-      if (signature.length !== 64 || publicKey.length !== 32) return;
-      data.set(signature, at);
-      data.set(publicKey, at + 64);
-      data.set(message, at + 96);
-      at += 96 + message.length;
-    };
-    const t = this.triples;
-    for (let i = 0; i < events; i++) {
-      offsets[i] = at;
-      put(t[3 * i]!, t[3 * i + 1]!, t[3 * i + 2]!);
-    }
-    this.payloadItems.forEach((item, i) => {
-      offsets[events + i] = at;
-      if (item) put(item.signature, item.publicKey, item.message);
-    });
-    offsets[offsets.length - 1] = at;
-    return { data: at === data.length ? data : data.slice(0, at), offsets, events };
+    return { ...packItems([...this.eventItems, ...this.payloadItems]), events: this.events };
   }
 }
 
-/** Signature items packed back to back for judgeItems. */
-export function packItems(items: readonly SignatureItem[]): { data: Uint8Array; offsets: Uint32Array } {
+/**
+ * Signature items packed back to back for judgeItems. A null item, or one whose signature or key
+ * has the wrong size, is an empty item, which does not verify.
+ */
+export function packItems(items: readonly (SignatureItem | null)[]): {
+  data: Uint8Array;
+  offsets: Uint32Array;
+} {
+  const whole = (t: SignatureItem | null): t is SignatureItem =>
+    t !== null && t.signature.length === 64 && t.publicKey.length === 32;
   let size = 0;
-  for (const t of items) size += 96 + t.message.length;
+  for (const t of items) if (whole(t)) size += 96 + t.message.length;
   const data = new Uint8Array(size);
   const offsets = new Uint32Array(items.length + 1);
   let at = 0;
   items.forEach((t, i) => {
     offsets[i] = at;
-    if (t.signature.length !== 64 || t.publicKey.length !== 32) return;
+    if (!whole(t)) return;
     data.set(t.signature, at);
     data.set(t.publicKey, at + 64);
     data.set(t.message, at + 96);
     at += 96 + t.message.length;
   });
   offsets[items.length] = at;
-  return { data: data.subarray(0, at), offsets };
+  return { data, offsets };
 }
 
 interface Remembered {
