@@ -3,12 +3,14 @@
  * BAD_REQUEST before any I/O), the expected-revision rule, metadata encoding and typed errors.
  */
 import {
+  type AppendResult,
   EventStoreError,
   type EventStoreErrorCode,
   type ExpectedRevision,
   type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
+  type StreamAppend,
   WrongExpectedRevisionError,
 } from './event-store.js';
 
@@ -70,6 +72,16 @@ function isPortableJson(value: unknown, depth: number): boolean {
   if (Array.isArray(value)) return value.every((item) => isPortableJson(item, depth + 1));
   if (!isPlainObject(value)) return false;
   return Object.entries(value).every(([k, v]) => !NOT_PORTABLE.test(k) && isPortableJson(v, depth + 1));
+}
+
+/** `append` where one transaction serves any number of streams: appendMany of that one append. */
+export async function appendOne(
+  store: { appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> },
+  streamId: string,
+  events: readonly NewEvent[],
+  expected: ExpectedRevision,
+): Promise<AppendResult> {
+  return (await store.appendMany([{ streamId, events, expected }]))[0]!;
 }
 
 /** Validates an append request: names, expected revision, unique event ids, portable metadata. */

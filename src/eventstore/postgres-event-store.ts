@@ -1,5 +1,6 @@
 import pg from 'pg';
 import {
+  appendOne,
   bytesView,
   checkAppend,
   checkExpected,
@@ -239,12 +240,8 @@ export class PostgresEventStore implements EventStore, PagedEventLog {
     if (this.closed) throw storeError('STORE_UNAVAILABLE', `${doing}: the store is closed`);
   }
 
-  async append(
-    streamId: string,
-    events: readonly NewEvent[],
-    expected: ExpectedRevision,
-  ): Promise<AppendResult> {
-    return (await this.appendMany([{ streamId, events, expected }]))[0]!;
+  append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    return appendOne(this, streamId, events, expected);
   }
 
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import {
+  appendOne,
   bytesView,
   checkAppend,
   checkExpected,
@@ -225,12 +226,8 @@ export class SqliteEventStore implements EventStore, PagedEventLog {
     if (this.closed) throw storeError('STORE_UNAVAILABLE', `${doing}: the store is closed`);
   }
 
-  async append(
-    streamId: string,
-    events: readonly NewEvent[],
-    expected: ExpectedRevision,
-  ): Promise<AppendResult> {
-    return (await this.appendMany([{ streamId, events, expected }]))[0]!;
+  append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    return appendOne(this, streamId, events, expected);
   }
 
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {

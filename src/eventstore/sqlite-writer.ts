@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { storeError } from './common.js';
+import { appendOne, storeError } from './common.js';
 import {
   type AppendResult,
   type EventStore,
@@ -131,12 +131,8 @@ export class SqliteWriterThread implements StreamAppender {
     return this.failure !== null;
   }
 
-  async append(
-    streamId: string,
-    events: readonly NewEvent[],
-    expected: ExpectedRevision,
-  ): Promise<AppendResult> {
-    return (await this.appendMany([{ streamId, events, expected }]))[0]!;
+  append(streamId: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    return appendOne(this, streamId, events, expected);
   }
 
   appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
