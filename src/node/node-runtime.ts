@@ -989,15 +989,15 @@ export function payloadKey(payload: Uint8Array): string {
   return toHex(sha256(payload));
 }
 
-/** A ledger record as stored: its canonical (JCS) JSON, and the hash of that as its id. */
-const utf8Encoder = new TextEncoder();
-
 /** A step's durable effects, committed together, and what may happen only once they are. */
 interface DurableStep {
   readonly appends: StreamAppend[];
   readonly afterCommit: (() => void)[];
 }
 
+const utf8Encoder = new TextEncoder();
+
+/** A ledger record as stored: its canonical (JCS) JSON, and the hash of that as its id. */
 export function storedLedgerRecord(record: LedgerRecord): NewEvent {
   const data = utf8Encoder.encode(ledgerRecordText(record));
   return { eventId: toHex(sha256(data)), type: EVENT_TYPES.ledgerRecord, data };
