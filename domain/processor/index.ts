@@ -8,6 +8,8 @@ export * from './processor.js';
 export * from './scheduler.js';
 export * from './state.js';
 export * from './state-root.js';
+/** The canonical text rows and roots are hashed from. */
+export { jcs } from '../canonical/jcs.js';
 export {
   bucketOf,
   type DigestDepth,
@@ -15,7 +17,6 @@ export {
   fnv1a,
   type Hash,
   innerNode,
-  jcs,
   Journal,
   SortedSet,
   Table,

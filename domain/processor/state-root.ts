@@ -1,6 +1,7 @@
 import { toHex } from '../crypto/index.js';
 import { type ProcessorState, ROOT_DEPTH, type RootTable } from './state.js';
-import { bucketOf, encodeRow, type Hash, innerNode, jcs, type Table } from './table.js';
+import { jcs } from '../canonical/jcs.js';
+import { bucketOf, encodeRow, type Hash, innerNode, type Table } from './table.js';
 
 /**
  * The state root: sha256 over the JCS encoding of

@@ -1,8 +1,6 @@
 import { jcs } from '../canonical/jcs.js';
 import { toHex } from '../crypto/index.js';
 
-export { jcs };
-
 /**
  * The mutable containers the state is made of. Two things set them apart from a plain Map:
  * - a Journal: while one is open every change records its undo, so decide() can apply events
